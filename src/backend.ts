@@ -1,0 +1,137 @@
+/**
+ * Choosing the TensorFlow.js backend that every tensor in this library runs on.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// Registers the "wasm" backend. Under Deno the binaries load from the npm package on disk.
+import "@tensorflow/tfjs-backend-wasm";
+
+/** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
+export type BackendName = "auto" | "wasm" | "cpu" | "webgpu" | "tensorflow";
+
+const BACKEND_NAMES: readonly BackendName[] = ["auto", "wasm", "cpu", "webgpu", "tensorflow"];
+
+/** The npm packages that provide the native "tensorflow" backend, best first. */
+const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+let loggedBackend: string | undefined;
+
+/**
+ * Selects the TensorFlow.js backend and waits until it is ready.
+ *
+ * - `"auto"` (default): `tensorflow` when `npm:@tensorflow/tfjs-node-gpu` or
+ *   `npm:@tensorflow/tfjs-node` is installed next to the program, otherwise `wasm`.
+ * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install.
+ * - `"cpu"`: plain JavaScript. Slow; useful as a reference in tests.
+ * - `"webgpu"`: Deno's built-in WebGPU (a real GPU, or software Vulkan).
+ * - `"tensorflow"`: native libtensorflow through tfjs-node(-gpu), CUDA with the `-gpu` package.
+ *
+ * The backend in use is logged once to stderr.
+ *
+ * @param name The backend to use.
+ * @returns The name of the backend now in use, as TensorFlow.js reports it.
+ * @throws {RangeError} for an unknown name.
+ * @throws {Error} when the backend cannot start, naming what to install.
+ *
+ * @example Use the default embedded backend
+ * ```ts
+ * import { setBackend } from "@x/ddpm";
+ * const name = await setBackend("cpu");
+ * if (name !== "cpu") throw new Error(`expected cpu, got ${name}`);
+ * ```
+ */
+export async function setBackend(name: BackendName = "auto"): Promise<string> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new RangeError(
+      `Cannot set backend "${name}": expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  let chosen: string;
+  if (name === "auto") {
+    chosen = (await tryTensorflowBackend(true)) ? "tensorflow" : "wasm";
+  } else if (name === "tensorflow") {
+    if (!(await tryTensorflowBackend(false))) {
+      throw new Error(
+        'Cannot start backend "tensorflow": neither npm:@tensorflow/tfjs-node-gpu nor ' +
+          "npm:@tensorflow/tfjs-node could be loaded. Install one with " +
+          "`deno add npm:@tensorflow/tfjs-node-gpu@4.22.0` (CUDA 11.2, cuDNN 8.1) and allow its " +
+          'install script (`"allowScripts"` in deno.json), or use --backend wasm.',
+      );
+    }
+    chosen = "tensorflow";
+  } else if (name === "webgpu") {
+    await import("@tensorflow/tfjs-backend-webgpu");
+    chosen = "webgpu";
+  } else {
+    chosen = name;
+  }
+  if (tf.getBackend() !== chosen) {
+    let ok = false;
+    let cause: unknown;
+    try {
+      ok = await tf.setBackend(chosen);
+      await tf.ready();
+    } catch (err) {
+      cause = err;
+    }
+    if (!ok) throw new Error(backendFailureMessage(chosen), { cause });
+  }
+  if (loggedBackend !== chosen) {
+    loggedBackend = chosen;
+    console.error(`ddpm: using TensorFlow.js backend "${chosen}"`);
+  }
+  return tf.getBackend();
+}
+
+function backendFailureMessage(name: string): string {
+  if (name === "webgpu") {
+    return 'Cannot start backend "webgpu": no WebGPU adapter was found. On a machine without ' +
+      "a GPU install software Vulkan (`apt-get install mesa-vulkan-drivers`), or use --backend wasm.";
+  }
+  return `Cannot start backend "${name}": TensorFlow.js could not initialise it. ` +
+    "Use --backend wasm, which needs no install.";
+}
+
+/**
+ * Loads tfjs-node(-gpu), which registers the "tensorflow" backend on import.
+ *
+ * With `onlyIfPresent`, a package is imported only when it is already installed in a
+ * `node_modules` folder, so that "auto" never triggers a download of a package whose native
+ * library cannot be fetched on this machine.
+ */
+async function tryTensorflowBackend(onlyIfPresent: boolean): Promise<boolean> {
+  if (tf.findBackend("tensorflow")) return true;
+  for (const pkg of TFJS_NODE_PACKAGES) {
+    if (onlyIfPresent && !isInstalled(pkg)) continue;
+    try {
+      // A computed specifier keeps Deno from resolving the package ahead of time.
+      const specifier = `npm:${pkg}@4.22.0`;
+      await import(specifier);
+      if (tf.findBackend("tensorflow")) return true;
+    } catch {
+      // Absent, or its native library is missing: try the next one.
+    }
+  }
+  return false;
+}
+
+function isInstalled(pkg: string): boolean {
+  let dir: string;
+  try {
+    dir = Deno.cwd();
+  } catch {
+    return false;
+  }
+  for (;;) {
+    try {
+      Deno.statSync(`${dir}/node_modules/${pkg}/package.json`);
+      return true;
+    } catch {
+      // not here; look one folder up
+    }
+    const parent = dir.replace(/\/[^/]*$/, "");
+    if (parent === dir || parent === "") return false;
+    dir = parent;
+  }
+}

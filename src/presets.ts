@@ -1,0 +1,147 @@
+/**
+ * The paper's three setups, and a tiny one for tests and demos, as plain data.
+ *
+ * @module
+ */
+import type { SchedulerConfig } from "./diffusion/scheduler_config.ts";
+import { DEFAULT_SCHEDULER_CONFIG } from "./diffusion/scheduler_config.ts";
+import type { UNetConfig } from "./nn/unet_config.ts";
+import type { TrainConfig } from "./train_config.ts";
+import { DEFAULT_TRAIN_CONFIG } from "./train_config.ts";
+
+/** Names of the built-in presets. */
+export type PresetName = "cifar10" | "celebahq256" | "lsun256" | "tiny";
+
+/** How a preset samples by default. */
+export interface SampleConfig {
+  /** "ddpm" (ancestral, the paper) or "ddim" (Song et al. 2021, fewer steps). */
+  sampler: "ddpm" | "ddim";
+  /** Reverse steps; the paper uses all T = 1000. */
+  numInferenceSteps: number;
+  /** DDIM noise scale; 0 is deterministic. Ignored by "ddpm". */
+  eta: number;
+  /** Images per forward pass. */
+  batchSize: number;
+}
+
+/** A complete setup: model, noise schedule, training recipe and sampling defaults. */
+export interface Preset {
+  /** The network. */
+  unet: UNetConfig;
+  /** The forward and reverse process. */
+  scheduler: SchedulerConfig;
+  /** The training recipe. */
+  train: TrainConfig;
+  /** Sampling defaults. */
+  sample: SampleConfig;
+}
+
+const PAPER_256_UNET: UNetConfig = {
+  resolution: 256,
+  inChannels: 3,
+  outChannels: 3,
+  ch: 128,
+  chMult: [1, 1, 2, 2, 4, 4],
+  numResBlocks: 2,
+  attnResolutions: [16],
+  dropout: 0.0,
+  numGroups: 32,
+  normEps: 1e-6,
+};
+
+/**
+ * The built-in presets. `cifar10`, `celebahq256` and `lsun256` are the paper's (Ho et al.
+ * 2020, Appendix B); `tiny` is a small model that trains in minutes on two CPU cores.
+ *
+ * @example
+ * ```ts
+ * import { presets } from "@x/ddpm";
+ * if (presets.cifar10.train.learningRate !== 2e-4) throw new Error("not the paper's");
+ * ```
+ */
+export const presets: Record<PresetName, Preset> = {
+  cifar10: {
+    unet: {
+      resolution: 32,
+      inChannels: 3,
+      outChannels: 3,
+      ch: 128,
+      chMult: [1, 2, 2, 2],
+      numResBlocks: 2,
+      attnResolutions: [16],
+      dropout: 0.1,
+      numGroups: 32,
+      normEps: 1e-6,
+    },
+    // The paper samples CIFAR10 with sigma_t^2 = beta_t.
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_large" },
+    train: { ...DEFAULT_TRAIN_CONFIG },
+    sample: { sampler: "ddpm", numInferenceSteps: 1000, eta: 0, batchSize: 64 },
+  },
+  celebahq256: {
+    unet: { ...PAPER_256_UNET },
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_small" },
+    train: { ...DEFAULT_TRAIN_CONFIG, batchSize: 64, learningRate: 2e-5, steps: 500_000 },
+    sample: { sampler: "ddpm", numInferenceSteps: 1000, eta: 0, batchSize: 4 },
+  },
+  lsun256: {
+    unet: { ...PAPER_256_UNET },
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_small" },
+    // LSUN bedroom was trained without flips.
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      batchSize: 64,
+      learningRate: 2e-5,
+      randomFlip: false,
+      steps: 2_400_000,
+    },
+    sample: { sampler: "ddpm", numInferenceSteps: 1000, eta: 0, batchSize: 4 },
+  },
+  tiny: {
+    unet: {
+      resolution: 32,
+      inChannels: 3,
+      outChannels: 3,
+      ch: 32,
+      chMult: [1, 2, 2],
+      numResBlocks: 1,
+      attnResolutions: [8],
+      dropout: 0.0,
+      numGroups: 8,
+      normEps: 1e-6,
+    },
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_large" },
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      batchSize: 16,
+      learningRate: 1e-3,
+      warmupSteps: 100,
+      emaDecay: 0.995,
+      steps: 1500,
+      checkpointEvery: 250,
+      sampleEvery: 250,
+    },
+    sample: { sampler: "ddim", numInferenceSteps: 50, eta: 0, batchSize: 16 },
+  },
+};
+
+/**
+ * Returns the preset of that name, or throws a RangeError that lists the valid names.
+ *
+ * @param name A preset name.
+ * @returns The preset (shared; copy before mutating).
+ *
+ * @example
+ * ```ts
+ * import { getPreset } from "@x/ddpm";
+ * if (getPreset("tiny").unet.resolution !== 32) throw new Error();
+ * ```
+ */
+export function getPreset(name: string): Preset {
+  if (!Object.hasOwn(presets, name)) {
+    throw new RangeError(
+      `Unknown preset "${name}": expected one of ${Object.keys(presets).join(", ")}`,
+    );
+  }
+  return presets[name as PresetName];
+}

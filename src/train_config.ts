@@ -1,0 +1,53 @@
+/**
+ * The configuration of {@linkcode train}: every knob of the paper's training recipe in one
+ * place.
+ *
+ * @module
+ */
+
+/** Every knob of the training loop, with the paper's values as defaults. */
+export interface TrainConfig {
+  /** Images per step. Paper: 128 (CIFAR10), 64 (256x256). */
+  batchSize: number;
+  /** Peak learning rate of Adam. Paper: 2e-4 (CIFAR10), 2e-5 (256x256). */
+  learningRate: number;
+  /** Steps of linear learning-rate warmup from 0. Paper: 5000. */
+  warmupSteps: number;
+  /** Clip gradients to this global L2 norm; 0 disables clipping. Paper: 1.0. */
+  gradClipNorm: number;
+  /** Decay of the exponential moving average of the weights. Paper: 0.9999. */
+  emaDecay: number;
+  /** Adam beta1. Default 0.9. */
+  adamBeta1: number;
+  /** Adam beta2. Default 0.999. */
+  adamBeta2: number;
+  /** Adam epsilon. Paper: 1e-8. */
+  adamEpsilon: number;
+  /** Random horizontal flips of training images. Paper: yes except LSUN bedroom. */
+  randomFlip: boolean;
+  /** Total optimisation steps. Paper: 800k (CIFAR10), 500k (CelebA-HQ), 2.4M (bedroom). */
+  steps: number;
+  /** Write a checkpoint every this many steps. */
+  checkpointEvery: number;
+  /** Write a grid of EMA samples every this many steps; 0 disables. */
+  sampleEvery: number;
+  /** Checkpoints kept on disk; older ones are deleted. */
+  keepCheckpoints: number;
+}
+
+/** The defaults of {@linkcode TrainConfig}: the paper's CIFAR10 recipe. */
+export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
+  batchSize: 128,
+  learningRate: 2e-4,
+  warmupSteps: 5000,
+  gradClipNorm: 1.0,
+  emaDecay: 0.9999,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  randomFlip: true,
+  steps: 800_000,
+  checkpointEvery: 5000,
+  sampleEvery: 5000,
+  keepCheckpoints: 3,
+});
