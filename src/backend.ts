@@ -77,6 +77,11 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
     }
     if (!ok) throw new Error(backendFailureMessage(chosen), { cause });
   }
+  if (chosen === "cpu") {
+    // The cpu backend otherwise prints a banner advertising tfjs-node on its first tensor;
+    // this library already explains its backends.
+    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  }
   if (loggedBackend !== chosen) {
     loggedBackend = chosen;
     console.error(`ddpm: using TensorFlow.js backend "${chosen}"`);
