@@ -17,3 +17,5 @@ export * from "./src/presets.ts";
 export * from "./src/train_config.ts";
 export * from "./src/nn/unet_config.ts";
 export * from "./src/diffusion/scheduler_config.ts";
+export * from "./src/train/schedule.ts";
+export * from "./src/train/optimizer.ts";

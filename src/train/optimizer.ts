@@ -1,0 +1,149 @@
+/**
+ * Adam with gradient clipping at a global norm and an exponential moving average of the
+ * weights: the update rule of the paper's training, on named tensors.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Adam's hyperparameters for one update. */
+export interface AdamSettings {
+  /** Learning rate of this step (after warmup). */
+  learningRate: number;
+  /** Default 0.9. */
+  beta1: number;
+  /** Default 0.999. */
+  beta2: number;
+  /** Default 1e-8. */
+  epsilon: number;
+}
+
+/** Adam's moments for each weight, keyed by weight name. */
+export interface AdamState {
+  /** First moments. */
+  m: Map<string, tf.Variable>;
+  /** Second moments. */
+  v: Map<string, tf.Variable>;
+}
+
+/**
+ * Makes zeroed Adam moments for every weight.
+ *
+ * @param weights The weights to optimise.
+ * @returns First and second moments, all zeros.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createAdamState } from "@x/ddpm";
+ * const w = new Map([["w", tf.variable(tf.ones([2]))]]);
+ * const state = createAdamState(w);
+ * if (state.m.get("w")!.shape[0] !== 2) throw new Error();
+ * ```
+ */
+export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
+  const m = new Map<string, tf.Variable>();
+  const v = new Map<string, tf.Variable>();
+  for (const [name, w] of weights) {
+    m.set(name, tf.variable(tf.zerosLike(w), false, undefined, "float32"));
+    v.set(name, tf.variable(tf.zerosLike(w), false, undefined, "float32"));
+  }
+  return { m, v };
+}
+
+/**
+ * The L2 norm of all gradients taken together, computed on the device.
+ *
+ * @param grads Gradients keyed by weight name.
+ * @returns A scalar tensor.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { globalNorm } from "@x/ddpm";
+ * const n = globalNorm({ a: tf.tensor([3]), b: tf.tensor([4]) });
+ * if (n.dataSync()[0] !== 5) throw new Error();
+ * ```
+ */
+export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => {
+    const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
+  });
+}
+
+/**
+ * Applies one Adam update in place, after scaling the gradients by `gradScale` (the clipping
+ * factor min(1, maxNorm / norm)). `step` is 1-based, for the bias correction.
+ *
+ * w <- w - lr * sqrt(1 - b2^step) / (1 - b1^step) * m / (sqrt(v) + eps), as TensorFlow's Adam.
+ *
+ * @param weights The weights, updated in place.
+ * @param grads Gradients keyed by weight name.
+ * @param state Adam's moments, updated in place.
+ * @param opts Hyperparameters, the 1-based step and the gradient scale.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { adamUpdate, createAdamState } from "@x/ddpm";
+ * const w = new Map([["w", tf.variable(tf.tensor([1]))]]);
+ * const state = createAdamState(w);
+ * adamUpdate(w, { w: tf.tensor([0.5]) }, state, {
+ *   learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 1, gradScale: 1,
+ * });
+ * // The first Adam step moves each weight by about the learning rate.
+ * if (Math.abs(w.get("w")!.dataSync()[0] - 0.9) > 1e-6) throw new Error();
+ * ```
+ */
+export function adamUpdate(
+  weights: Map<string, tf.Variable>,
+  grads: Record<string, tf.Tensor>,
+  state: AdamState,
+  opts: AdamSettings & { step: number; gradScale: number },
+): void {
+  const { beta1, beta2, epsilon, step, gradScale } = opts;
+  const stepSize = opts.learningRate * Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step);
+  tf.tidy(() => {
+    for (const [name, w] of weights) {
+      const g = grads[name];
+      if (!g) continue;
+      const gs = gradScale === 1 ? g : tf.mul(g, gradScale);
+      const m = state.m.get(name)!, v = state.v.get(name)!;
+      const m1 = tf.add(tf.mul(m, beta1), tf.mul(gs, 1 - beta1));
+      const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(gs), 1 - beta2));
+      m.assign(m1);
+      v.assign(v1);
+      w.assign(tf.sub(w, tf.mul(tf.div(m1, tf.add(tf.sqrt(v1), epsilon)), stepSize)));
+    }
+  });
+}
+
+/**
+ * Moves each EMA weight toward the live weight: ema <- decay * ema + (1 - decay) * w.
+ *
+ * @param ema The averaged weights, updated in place.
+ * @param weights The live weights.
+ * @param decay The decay, e.g. 0.9999 in the paper.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { emaUpdate } from "@x/ddpm";
+ * const ema = new Map([["w", tf.variable(tf.tensor([0]))]]);
+ * emaUpdate(ema, new Map([["w", tf.variable(tf.tensor([1]))]]), 0.9);
+ * if (Math.abs(ema.get("w")!.dataSync()[0] - 0.1) > 1e-7) throw new Error();
+ * ```
+ */
+export function emaUpdate(
+  ema: Map<string, tf.Variable>,
+  weights: Map<string, tf.Tensor>,
+  decay: number,
+): void {
+  tf.tidy(() => {
+    for (const [name, e] of ema) {
+      const w = weights.get(name)!;
+      e.assign(tf.add(tf.mul(e, decay), tf.mul(w, 1 - decay)));
+    }
+  });
+}

@@ -1,0 +1,118 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  adamUpdate,
+  createAdamState,
+  emaUpdate,
+  globalNorm,
+  learningRateAt,
+  setBackend,
+} from "../mod.ts";
+import { assert, assertClose, assertNear } from "./_assert.ts";
+
+await setBackend("cpu");
+
+Deno.test("learningRateAt() warms up linearly to the peak, then stays there", () => {
+  const cfg = { learningRate: 2e-4, warmupSteps: 5000 };
+  assertNear(learningRateAt(0, cfg), 2e-4 / 5000, 1e-15);
+  assertNear(learningRateAt(2499, cfg), 1e-4, 1e-15);
+  assertNear(learningRateAt(4999, cfg), 2e-4, 1e-15);
+  assertNear(learningRateAt(100_000, cfg), 2e-4, 1e-15);
+  assertNear(learningRateAt(0, { learningRate: 0.1, warmupSteps: 0 }), 0.1, 0);
+});
+
+Deno.test("globalNorm() is the L2 norm over all gradients together", () => {
+  const a = [1.5, -2, 0.25], b = [3, 4, -1, 0.5];
+  const expected = Math.sqrt([...a, ...b].reduce((s, x) => s + x * x, 0));
+  const n = globalNorm({ a: tf.tensor(a), b: tf.tensor2d(b, [2, 2]) });
+  assertNear(n.dataSync()[0], expected, 1e-6);
+  n.dispose();
+});
+
+/** Adam in float64 on the host, written from Kingma & Ba's Algorithm 1 with TF's epsilon. */
+function hostAdam(
+  w: number[],
+  grads: number[][],
+  opts: { lr: number[]; b1: number; b2: number; eps: number; clip: number },
+): number[] {
+  const m = w.map(() => 0), v = w.map(() => 0);
+  const x = w.slice();
+  grads.forEach((g, k) => {
+    const norm = Math.sqrt(g.reduce((s, gi) => s + gi * gi, 0));
+    const scale = norm > opts.clip ? opts.clip / norm : 1;
+    const step = k + 1;
+    const alpha = opts.lr[k] * Math.sqrt(1 - opts.b2 ** step) / (1 - opts.b1 ** step);
+    for (let i = 0; i < x.length; i++) {
+      const gi = g[i] * scale;
+      m[i] = opts.b1 * m[i] + (1 - opts.b1) * gi;
+      v[i] = opts.b2 * v[i] + (1 - opts.b2) * gi * gi;
+      x[i] -= alpha * m[i] / (Math.sqrt(v[i]) + opts.eps);
+    }
+  });
+  return x;
+}
+
+Deno.test("adamUpdate() with clipping matches a float64 host Adam over 5 steps", () => {
+  const w0 = [0.5, -1, 2, 0.1];
+  const grads = [[3, 4, 0, 0], [0.1, -0.2, 0.3, 0.05], [-2, 1, 1, -1], [0.01, 0, 0, 0.02], [
+    5,
+    -5,
+    5,
+    -5,
+  ]];
+  const lr = [1e-3, 2e-3, 3e-3, 4e-3, 4e-3];
+  const clip = 1.0;
+  const weights = new Map([["w", tf.variable(tf.tensor(w0))]]);
+  const state = createAdamState(weights);
+  grads.forEach((g, k) => {
+    const gt = tf.tensor(g);
+    const norm = globalNorm({ w: gt });
+    const n = norm.dataSync()[0];
+    adamUpdate(weights, { w: gt }, state, {
+      learningRate: lr[k],
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      step: k + 1,
+      gradScale: n > clip ? clip / n : 1,
+    });
+    tf.dispose([gt, norm]);
+  });
+  const expected = hostAdam(w0, grads, { lr, b1: 0.9, b2: 0.999, eps: 1e-8, clip });
+  assertClose(weights.get("w")!.dataSync(), expected, { rtol: 1e-5, atol: 1e-7 });
+  tf.dispose([...weights.values(), ...state.m.values(), ...state.v.values()]);
+});
+
+Deno.test("emaUpdate() follows ema = d * ema + (1 - d) * w over several steps", () => {
+  const ema = new Map([["w", tf.variable(tf.tensor([1, -1]))]]);
+  const live = new Map([["w", tf.variable(tf.tensor([0, 0]))]]);
+  let host = [1, -1];
+  const targets = [[2, 3], [-1, 0.5], [4, 4]];
+  for (const t of targets) {
+    live.get("w")!.assign(tf.tensor(t));
+    emaUpdate(ema, live, 0.9);
+    host = host.map((e, i) => 0.9 * e + 0.1 * t[i]);
+  }
+  assertClose(ema.get("w")!.dataSync(), host, { rtol: 1e-6, atol: 1e-6 }); // float32 state
+  tf.dispose([...ema.values(), ...live.values()]);
+});
+
+Deno.test("adamUpdate() and emaUpdate() leave no tensors behind", () => {
+  const weights = new Map([["w", tf.variable(tf.ones([3]))]]);
+  const ema = new Map([["w", tf.variable(tf.ones([3]))]]);
+  const state = createAdamState(weights);
+  const g = tf.ones([3]);
+  const before = tf.memory().numTensors;
+  for (let k = 1; k <= 5; k++) {
+    adamUpdate(weights, { w: g }, state, {
+      learningRate: 0.1,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      step: k,
+      gradScale: 0.5,
+    });
+    emaUpdate(ema, weights, 0.99);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([g, ...weights.values(), ...ema.values(), ...state.m.values(), ...state.v.values()]);
+});
