@@ -1,0 +1,15 @@
+// Writing a file so that a crash or a full disk never leaves a half-written checkpoint under
+// the final name: write a temporary sibling, then rename over the target (atomic on POSIX).
+
+/** Writes `data` to `path` through a temporary file in the same folder and a rename. */
+export async function _writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Loading diffusers `UNet2DModel` checkpoints, such as Google's published DDPM models
+ * (`google/ddpm-cifar10-32`, `google/ddpm-celebahq-256`, ...), into this library's UNet.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { unetConfigFromDiffusers } from "../nn/diffusers_config.ts";
+import { fromDiffusersLayout, normalizeDiffusersKey } from "../nn/diffusers_layout.ts";
+import { type UNet, UNetModel } from "../nn/unet.ts";
+import { unetWeightSpecs } from "../nn/unet_weight_specs.ts";
+import type { UNetConfig } from "../nn/unet_config.ts";
+import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { type HostTensor, readSafetensors } from "./safetensors.ts";
+import { readTorchStateDict } from "./torch_pickle.ts";
+
+/** What {@linkcode loadPretrained} returns. */
+export interface PretrainedModel {
+  /** The UNet with the checkpoint's weights. */
+  unet: UNet;
+  /** The scheduler of `scheduler_config.json`, or the paper's defaults when there is none. */
+  scheduler: DDPMScheduler;
+  /** The UNet's diffusers `config.json`, as read. */
+  config: Record<string, unknown>;
+}
+
+const WEIGHT_FILES = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin"];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+async function readJson(path: string): Promise<Record<string, unknown>> {
+  const text = await Deno.readTextFile(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new TypeError(`Cannot load ${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new TypeError(`Cannot load ${path}: expected a JSON object`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/** The first of `names` that exists in `dir`, or undefined. */
+async function firstExisting(dir: string, names: string[]): Promise<string | undefined> {
+  for (const name of names) {
+    if (await exists(`${dir}/${name}`)) return `${dir}/${name}`;
+  }
+  return undefined;
+}
+
+async function readStateDict(path: string): Promise<Map<string, HostTensor>> {
+  const bytes = await Deno.readFile(path);
+  // A clone without `git lfs pull` leaves ~130-byte text pointers where the weights should be.
+  const head = new TextDecoder().decode(bytes.subarray(0, 64));
+  if (head.startsWith("version https://git-lfs")) {
+    throw new Error(
+      `Cannot load ${path}: it is a Git LFS pointer, not the weights; run \`git lfs pull\` in ` +
+        "the repository, or download it with `huggingface-cli download`",
+    );
+  }
+  try {
+    return path.endsWith(".safetensors")
+      ? readSafetensors(bytes).tensors
+      : readTorchStateDict(bytes);
+  } catch (err) {
+    const e = err as Error;
+    e.message = `${path}: ${e.message}`;
+    throw e;
+  }
+}
+
+function listProblems(label: string, items: string[]): string {
+  if (items.length === 0) return "";
+  const shown = items.slice(0, 30).join(", ");
+  return `\n  ${label} (${items.length}): ${shown}${items.length > 30 ? ", ..." : ""}`;
+}
+
+/**
+ * Builds the UNet of `config` from a diffusers state dict, converting every weight to TF.js
+ * layout. All problems are collected first and reported together; nothing is skipped. The
+ * state dict is emptied as it goes, so that host and device copies of a large model do not
+ * coexist for long.
+ */
+function buildUNet(
+  config: UNetConfig,
+  stateDict: Map<string, HostTensor>,
+  source: string,
+): UNet {
+  const specs = new Map(unetWeightSpecs(config).map((s) => [s.name, s.shape]));
+  const byName = new Map<string, string>(); // normalised name -> key in the file
+  const unexpected: string[] = [];
+  const misShaped: string[] = [];
+  for (const key of stateDict.keys()) {
+    const name = normalizeDiffusersKey(key);
+    if (byName.has(name)) misShaped.push(`${key} (duplicates ${byName.get(name)})`);
+    else if (!specs.has(name)) unexpected.push(key);
+    else byName.set(name, key);
+  }
+  const missing = [...specs.keys()].filter((name) => !byName.has(name));
+  const variables = new Map<string, tf.Variable>();
+  for (const [name, want] of specs) {
+    const key = byName.get(name);
+    if (key === undefined) continue;
+    const t = stateDict.get(key)!;
+    stateDict.delete(key);
+    let value: tf.Tensor | undefined;
+    try {
+      value = fromDiffusersLayout(name, t.shape, t.data);
+    } catch {
+      // Reported below with the expected shape.
+    }
+    if (!value || value.shape.join() !== want.join()) {
+      misShaped.push(`${key} (shape [${t.shape}] does not fit [${want}] in TF.js layout)`);
+    } else if (missing.length === 0 && unexpected.length === 0 && misShaped.length === 0) {
+      // The variable shares the tensor's memory; disposing the tensor keeps it alive.
+      variables.set(name, tf.variable(value));
+    }
+    value?.dispose();
+  }
+  if (missing.length || unexpected.length || misShaped.length) {
+    tf.dispose([...variables.values()]);
+    throw new TypeError(
+      `Cannot load ${source}: its weights do not match the UNet its config describes` +
+        listProblems("missing", missing) + listProblems("unexpected", unexpected) +
+        listProblems("mis-shaped", misShaped),
+    );
+  }
+  return new UNetModel(config, variables);
+}
+
+/**
+ * Loads a diffusers model for sampling: a model folder (`config.json`,
+ * `diffusion_pytorch_model.safetensors` or `.bin`, optional `scheduler_config.json`) or a
+ * pipeline folder (`model_index.json` with `unet/` and `scheduler/` subfolders, or with the
+ * files at its root, as `google/ddpm-cifar10-32` has them). The UNet config is checked
+ * against what this library can build; both attention naming schemes (`to_q`/`to_k`/`to_v`/
+ * `to_out.0`, and the older `query`/`key`/`value`/`proj_attn`, as Linear or 1x1-conv weights)
+ * load. Needs `--allow-read`.
+ *
+ * @param dir The folder.
+ * @returns The UNet (dispose it when done), the scheduler, and the UNet's config.json.
+ * @throws {Error} naming the folder or file when something is missing or malformed.
+ * @throws {RangeError} listing what the config asks for that this UNet cannot build.
+ * @throws {TypeError} listing missing, unexpected and mis-shaped weights.
+ *
+ * @example A missing folder is reported with what to do
+ * ```ts
+ * import { loadPretrained } from "@x/ddpm";
+ * const err = await loadPretrained("/nonexistent/ddpm-cifar10-32").catch((e) => e);
+ * if (!String(err).includes("does not exist")) throw new Error(String(err));
+ * ```
+ */
+export async function loadPretrained(dir: string): Promise<PretrainedModel> {
+  dir = dir.replace(/\/+$/, "") || "/";
+  if (!(await exists(dir))) {
+    throw new Error(
+      `Cannot load pretrained model: ${dir} does not exist. Download one first, e.g. ` +
+        "`huggingface-cli download google/ddpm-cifar10-32 --local-dir ddpm-cifar10-32`",
+    );
+  }
+  const unetDir = (await exists(`${dir}/unet/config.json`)) ? `${dir}/unet` : dir;
+  if (!(await exists(`${unetDir}/config.json`))) {
+    throw new Error(
+      `Cannot load pretrained model: no config.json in ${dir} or ${dir}/unet; expected a ` +
+        "diffusers UNet2DModel folder or a pipeline folder with a unet/ subfolder",
+    );
+  }
+  const config = await readJson(`${unetDir}/config.json`);
+  let unetConfig: UNetConfig;
+  try {
+    unetConfig = unetConfigFromDiffusers(config);
+  } catch (err) {
+    const e = err as Error;
+    e.message = `${unetDir}/config.json: ${e.message}`;
+    throw e;
+  }
+  const weightsPath = await firstExisting(unetDir, WEIGHT_FILES);
+  if (!weightsPath) {
+    throw new Error(
+      `Cannot load pretrained model: ${unetDir} has neither ${WEIGHT_FILES.join(" nor ")}`,
+    );
+  }
+
+  const schedulerPath = await firstExisting(dir, [
+    "scheduler/scheduler_config.json",
+    "scheduler_config.json",
+  ]);
+  let scheduler = new DDPMScheduler();
+  if (schedulerPath) {
+    try {
+      scheduler = DDPMScheduler.fromConfig(await readJson(schedulerPath));
+    } catch (err) {
+      const e = err as Error;
+      if (!e.message.startsWith("Cannot load")) e.message = `${schedulerPath}: ${e.message}`;
+      throw e;
+    }
+  }
+
+  const stateDict = await readStateDict(weightsPath);
+  return { unet: buildUNet(unetConfig, stateDict, weightsPath), scheduler, config };
+}

@@ -1,0 +1,349 @@
+/**
+ * Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header
+ * naming each tensor's dtype, shape and byte range, then the raw little-endian data.
+ *
+ * @module
+ */
+import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
+import { _writeFileAtomic } from "./_atomic_write.ts";
+
+/** A tensor read from a checkpoint file, converted to float32 on the host. */
+export interface HostTensor {
+  /** The dtype stored in the file, in safetensors spelling ("F32", "F16", "BF16", "I64", ...). */
+  dtype: string;
+  /** Row-major shape; `[]` for a scalar. */
+  shape: number[];
+  /** The values, row-major, as float32. */
+  data: Float32Array;
+}
+
+/** What {@linkcode readSafetensors} returns: the tensors in file order, and `__metadata__`. */
+export interface SafetensorsContents {
+  /** Tensors by name, ordered by their position in the data section. */
+  tensors: Map<string, HostTensor>;
+  /** The string-to-string `__metadata__` of the header; `{}` when absent. */
+  metadata: Record<string, string>;
+}
+
+/** A tensor to write: its shape and float32 values (row-major). */
+export interface Float32TensorData {
+  /** Row-major shape; `[]` for a scalar. */
+  shape: readonly number[];
+  /** Exactly `prod(shape)` values. */
+  data: Float32Array;
+}
+
+// The reference implementation refuses headers above 100 MB; a larger length is corruption.
+const MAX_HEADER_BYTES = 100_000_000;
+const FIX = "the file is truncated or corrupt: download or save it again";
+
+function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function isShape(x: unknown): x is number[] {
+  return Array.isArray(x) && x.every((d) => Number.isSafeInteger(d) && d >= 0);
+}
+
+interface RawEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function parseHeader(
+  bytes: Uint8Array,
+): { entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
+  if (bytes.length < 8) {
+    throw new RangeError(
+      `Cannot read safetensors: the file is ${bytes.length} bytes, shorter than its 8-byte header length; ${FIX}`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = Number(view.getBigUint64(0, true));
+  if (headerLen > bytes.length - 8 || headerLen > MAX_HEADER_BYTES) {
+    throw new RangeError(
+      `Cannot read safetensors: the header length ${headerLen} exceeds the ${
+        bytes.length - 8
+      } bytes after it; ${FIX}`,
+    );
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen)),
+    );
+  } catch (err) {
+    throw new TypeError(
+      `Cannot read safetensors: the header is not valid UTF-8 JSON (${
+        (err as Error).message
+      }); ${FIX}`,
+    );
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw new TypeError(`Cannot read safetensors: the header is not a JSON object; ${FIX}`);
+  }
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: RawEntry[] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === "__metadata__") {
+      if (typeof info !== "object" || info === null || Array.isArray(info)) {
+        throw new TypeError(`Cannot read safetensors: "__metadata__" is not an object; ${FIX}`);
+      }
+      for (const [k, v] of Object.entries(info)) {
+        if (typeof v !== "string") {
+          throw new TypeError(
+            `Cannot read safetensors: "__metadata__.${k}" is ${typeof v}, not a string; ${FIX}`,
+          );
+        }
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const e = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    const where = `Cannot read safetensors tensor "${name}"`;
+    if (typeof e !== "object" || e === null) {
+      throw new TypeError(`${where}: its entry is not an object; ${FIX}`);
+    }
+    if (typeof e.dtype !== "string" || !(e.dtype in _DTYPE_BYTES)) {
+      throw new TypeError(
+        `${where}: dtype ${JSON.stringify(e.dtype)} is not supported (supported: ${
+          Object.keys(_DTYPE_BYTES).join(", ")
+        }); convert the checkpoint to float32 or float16 before loading`,
+      );
+    }
+    if (!isShape(e.shape)) {
+      throw new TypeError(
+        `${where}: shape ${JSON.stringify(e.shape)} is not a list of sizes; ${FIX}`,
+      );
+    }
+    const off = e.data_offsets;
+    if (!isShape(off) || off.length !== 2 || off[0] > off[1]) {
+      throw new RangeError(
+        `${where}: data_offsets ${JSON.stringify(off)} are not [begin, end]; ${FIX}`,
+      );
+    }
+    if (off[1] > dataLen) {
+      throw new RangeError(
+        `${where}: data_offsets [${off[0]}, ${
+          off[1]
+        }] run past the ${dataLen}-byte data section; ${FIX}`,
+      );
+    }
+    const expected = shapeSize(e.shape) * _DTYPE_BYTES[e.dtype];
+    if (off[1] - off[0] !== expected) {
+      throw new RangeError(
+        `${where}: data_offsets [${off[0]}, ${off[1]}] hold ${off[1] - off[0]} bytes, but shape [${
+          e.shape.join(", ")
+        }] of ${e.dtype} needs ${expected}; ${FIX}`,
+      );
+    }
+    entries.push({ name, dtype: e.dtype, shape: e.shape, begin: off[0], end: off[1] });
+  }
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  // The format requires the tensors to tile the data section exactly: no overlap, no gap.
+  let pos = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (e.begin < pos) {
+      throw new RangeError(
+        `Cannot read safetensors tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${
+          entries[i - 1].name
+        }" (ends at ${pos}); ${FIX}`,
+      );
+    }
+    if (e.begin > pos) {
+      throw new RangeError(
+        `Cannot read safetensors tensor "${e.name}": data_offsets start at ${e.begin}, leaving a gap after byte ${pos}; ${FIX}`,
+      );
+    }
+    pos = e.end;
+  }
+  if (pos !== dataLen) {
+    throw new RangeError(
+      `Cannot read safetensors: the tensors cover ${pos} of the ${dataLen} data bytes; ${FIX}`,
+    );
+  }
+  return { entries, metadata, dataStart };
+}
+
+/**
+ * Parses a safetensors file. Every size and offset is checked before it is used; F32, F16,
+ * BF16, F64 and the integer types are converted to float32.
+ *
+ * @param bytes The whole file.
+ * @returns The tensors by name and the header's `__metadata__`.
+ * @throws {RangeError} when the header length or a tensor's offsets fall outside the file,
+ *   overlap, leave gaps, or disagree with its shape.
+ * @throws {TypeError} when the header is not JSON or names an unknown dtype.
+ *
+ * @example Round trip
+ * ```ts
+ * import { readSafetensors, writeSafetensors } from "@x/ddpm";
+ * const bytes = writeSafetensors(new Map([["w", { shape: [2], data: new Float32Array([1, 2]) }]]));
+ * const { tensors } = readSafetensors(bytes);
+ * if (tensors.get("w")!.data[1] !== 2) throw new Error("lost a value");
+ * ```
+ */
+export function readSafetensors(bytes: Uint8Array): SafetensorsContents {
+  const { entries, metadata, dataStart } = parseHeader(bytes);
+  const tensors = new Map<string, HostTensor>();
+  for (const e of entries) {
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    tensors.set(e.name, {
+      dtype: e.dtype,
+      shape: e.shape,
+      data: _decodeToFloat32(raw, e.dtype, shapeSize(e.shape)),
+    });
+  }
+  return { tensors, metadata };
+}
+
+/**
+ * Serialises float32 tensors as safetensors (dtype F32), in name order, with the header padded
+ * by spaces to a multiple of 8 bytes so that the data section stays aligned.
+ *
+ * @param tensors Tensors by name.
+ * @param metadata Optional string-to-string `__metadata__`, e.g. `{ format: "pt" }`.
+ * @returns The file's bytes.
+ * @throws {TypeError} when a tensor's value count differs from its shape, or a name is empty
+ *   or `__metadata__`.
+ *
+ * @example
+ * ```ts
+ * import { writeSafetensors } from "@x/ddpm";
+ * const bytes = writeSafetensors(new Map([["b", { shape: [3], data: new Float32Array(3) }]]));
+ * const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+ * if ((8 + headerLength) % 8 !== 0) throw new Error("data section not aligned");
+ * ```
+ */
+export function writeSafetensors(
+  tensors: ReadonlyMap<string, Float32TensorData>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const names = [...tensors.keys()].sort();
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== "string") {
+        throw new TypeError(
+          `Cannot write safetensors: metadata "${k}" must be a string, got ${typeof v}`,
+        );
+      }
+    }
+    header.__metadata__ = metadata;
+  }
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    if (name === "" || name === "__metadata__") {
+      throw new TypeError(`Cannot write safetensors: "${name}" is not a valid tensor name`);
+    }
+    if (!isShape([...t.shape]) || shapeSize(t.shape) !== t.data.length) {
+      throw new TypeError(
+        `Cannot write safetensors tensor "${name}": shape [${t.shape.join(", ")}] needs ${
+          shapeSize(t.shape)
+        } values, got ${t.data.length}`,
+      );
+    }
+    header[name] = {
+      dtype: "F32",
+      shape: [...t.shape],
+      data_offsets: [offset, offset + t.data.length * 4],
+    };
+    offset += t.data.length * 4;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
+  if (padded > json.length) {
+    const p = new Uint8Array(padded).fill(0x20);
+    p.set(json);
+    json = p;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let pos = 8 + json.length;
+  const le = new DataView(out.buffer);
+  for (const name of names) {
+    const data = tensors.get(name)!.data;
+    // Float32Array bytes are host-endian; every platform Deno runs on is little-endian, but
+    // write through DataView where that is not so.
+    if (IS_LITTLE_ENDIAN) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
+    } else {
+      for (let i = 0; i < data.length; i++) le.setFloat32(pos + 4 * i, data[i], true);
+    }
+    pos += data.byteLength;
+  }
+  return out;
+}
+
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Reads and parses a safetensors file from disk (needs `--allow-read`).
+ *
+ * @param path The file.
+ * @returns Its tensors and metadata, as {@linkcode readSafetensors} gives them.
+ * @throws {Error} naming the path when the file is missing or malformed.
+ *
+ * @example A missing file is named in the error
+ * ```ts
+ * import { loadSafetensorsFile } from "@x/ddpm";
+ * const err = await loadSafetensorsFile("/nonexistent/model.safetensors").catch((e) => e);
+ * if (!String(err).includes("/nonexistent/model.safetensors")) throw new Error(String(err));
+ * ```
+ */
+export async function loadSafetensorsFile(path: string): Promise<SafetensorsContents> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot read safetensors file ${path}: it does not exist`);
+    }
+    throw err;
+  }
+  try {
+    return readSafetensors(bytes);
+  } catch (err) {
+    const e = err as Error;
+    e.message = `${path}: ${e.message}`;
+    throw e;
+  }
+}
+
+/**
+ * Writes tensors as a safetensors file, through a temporary file and a rename so that a crash
+ * never leaves a partial file under `path` (needs `--allow-write`).
+ *
+ * @param path The file to write.
+ * @param tensors Tensors by name.
+ * @param metadata Optional string-to-string `__metadata__`.
+ * @returns Nothing, once the file is in place.
+ *
+ * @example
+ * ```ts
+ * import { loadSafetensorsFile, saveSafetensorsFile } from "@x/ddpm";
+ * // Writing needs --allow-write; without it this example checks nothing.
+ * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
+ *   const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ *   await saveSafetensorsFile(path, new Map([["x", { shape: [], data: new Float32Array([7]) }]]));
+ *   const { tensors } = await loadSafetensorsFile(path);
+ *   if (tensors.get("x")!.data[0] !== 7) throw new Error("lost the value");
+ *   await Deno.remove(path);
+ * }
+ * ```
+ */
+export async function saveSafetensorsFile(
+  path: string,
+  tensors: ReadonlyMap<string, Float32TensorData>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  await _writeFileAtomic(path, writeSafetensors(tensors, metadata));
+}
