@@ -45,8 +45,9 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
   const m = new Map<string, tf.Variable>();
   const v = new Map<string, tf.Variable>();
   for (const [name, w] of weights) {
-    m.set(name, tf.variable(tf.zerosLike(w), false, undefined, "float32"));
-    v.set(name, tf.variable(tf.zerosLike(w), false, undefined, "float32"));
+    // tidy disposes the zeros; the variables keep their own copies.
+    m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(w), false, undefined, "float32")));
+    v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(w), false, undefined, "float32")));
   }
   return { m, v };
 }

@@ -1,0 +1,64 @@
+/**
+ * The dense (linear) layer.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { conv2d } from "./conv2d.ts";
+import type { DenseWeights } from "./layer_weights.ts";
+
+/**
+ * Applies `x @ kernel + bias` to the last axis of `x`.
+ *
+ * @param x Input, `[..., in]`.
+ * @param weights Kernel `[in, out]` and bias `[out]`.
+ * @returns Output, `[..., out]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { dense, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
+ * const y = dense(tf.ones([2, 3]), { kernel: tf.ones([3, 4]), bias: tf.ones([4]) });
+ * if (y.shape.join() !== "2,4" || y.dataSync()[0] !== 4) throw new Error();
+ * ```
+ */
+export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
+  const [inCh, outCh] = weights.kernel.shape;
+  if (x.shape[x.rank - 1] !== inCh) {
+    throw new TypeError(`dense expects ${inCh} input features: got shape [${x.shape}]`);
+  }
+  return tf.tidy(() => {
+    const y = matMul2d(tf.reshape(x, [-1, inCh]), weights.kernel, weights.bias);
+    return tf.reshape(y, [...x.shape.slice(0, -1), outCh]) as T;
+  });
+}
+
+/**
+ * The matrix product `a @ b (+ bias)`, computed as a 1x1 {@linkcode conv2d}: on `wasm` the
+ * convolution runs on XNNPACK at several times the speed of `tf.matMul`, and its gradients
+ * are convolutions too.
+ *
+ * @param a `[m, k]`.
+ * @param b `[k, n]`.
+ * @param bias Optional `[n]`.
+ * @returns `[m, n]`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { matMul2d, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
+ * const y = matMul2d(tf.tensor2d([1, 2], [1, 2]), tf.tensor2d([3, 4], [2, 1]));
+ * if (y.dataSync()[0] !== 11) throw new Error();
+ * ```
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  const [m, k] = a.shape;
+  const [k2, n] = b.shape;
+  if (k !== k2) throw new TypeError(`matMul2d inner sizes differ: [${a.shape}] @ [${b.shape}]`);
+  return tf.tidy(() => {
+    const y = conv2d(tf.reshape(a, [1, m, 1, k]), tf.reshape(b, [1, 1, k, n]), { bias });
+    return tf.reshape(y, [m, n]);
+  });
+}

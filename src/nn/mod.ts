@@ -1,0 +1,21 @@
+/**
+ * The paper's UNet and its layers.
+ *
+ * @module
+ */
+export * from "./conv2d.ts";
+export * from "./layer_weights.ts";
+export * from "./activations.ts";
+export * from "./dense.ts";
+export * from "./group_norm.ts";
+export * from "./timestep_embedding.ts";
+export * from "./attention.ts";
+export * from "./res_block.ts";
+export * from "./downsample.ts";
+export * from "./upsample.ts";
+export * from "./validate_unet_config.ts";
+export * from "./unet_weight_specs.ts";
+export * from "./unet.ts";
+export * from "./create_unet.ts";
+export * from "./diffusers_layout.ts";
+export * from "./diffusers_config.ts";

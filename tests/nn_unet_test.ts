@@ -1,0 +1,270 @@
+import * as tf from "@tensorflow/tfjs";
+import {
+  countUNetParams,
+  createUNet,
+  mulberry32,
+  presets,
+  setBackend,
+  type UNet,
+  type UNetConfig,
+  unetWeightSpecs,
+} from "../mod.ts";
+import { assert, assertClose } from "./_assert.ts";
+
+const SMALL: UNetConfig = {
+  resolution: 8,
+  inChannels: 3,
+  outChannels: 3,
+  ch: 8,
+  chMult: [1, 2],
+  numResBlocks: 1,
+  attnResolutions: [4],
+  dropout: 0.3,
+  numGroups: 4,
+  normEps: 1e-6,
+};
+
+/** Replaces every weight by seeded uniform noise, so that no branch is zero. */
+function randomize(unet: UNet, seed: number): void {
+  const r = mulberry32(seed);
+  const map = new Map<string, tf.Tensor>();
+  for (const [k, v] of unet.getWeights()) {
+    map.set(
+      k,
+      tf.tensor(Float32Array.from({ length: v.size }, () => (r() * 2 - 1) * 0.3), v.shape),
+    );
+  }
+  unet.setWeights(map);
+  tf.dispose([...map.values()]);
+}
+
+function inputs(n: number, res: number, seed: number): [tf.Tensor4D, tf.Tensor1D] {
+  const r = mulberry32(seed);
+  const x = tf.tensor4d(Float32Array.from({ length: n * res * res * 3 }, () => r() * 2 - 1), [
+    n,
+    res,
+    res,
+    3,
+  ]);
+  const t = tf.tensor1d(Array.from({ length: n }, (_, i) => (i * 397) % 1000), "int32");
+  return [x, t];
+}
+
+Deno.test("countUNetParams() gives the paper's sizes: 35,746,307 and 113,673,219", () => {
+  assert.equal(countUNetParams(presets.cifar10.unet), 35_746_307);
+  assert.equal(countUNetParams(presets.celebahq256.unet), 113_673_219);
+  assert.equal(countUNetParams(presets.lsun256.unet), 113_673_219);
+});
+
+Deno.test("createUNet().numParams() equals countUNetParams() for tiny and cifar10", async () => {
+  await setBackend("wasm");
+  for (const name of ["tiny", "cifar10"] as const) {
+    const unet = createUNet(name);
+    assert.equal(unet.numParams(), countUNetParams(presets[name].unet), name);
+    unet.dispose();
+  }
+});
+
+Deno.test("getWeights() holds diffusers UNet2DModel keys with matching shapes for cifar10", async () => {
+  await setBackend("wasm");
+  // [key, PyTorch shape] pairs from diffusers' UNet2DModel with google/ddpm-cifar10-32's config.
+  const expected: [string, number[]][] = [
+    ["conv_in.weight", [128, 3, 3, 3]],
+    ["time_embedding.linear_1.weight", [512, 128]],
+    ["time_embedding.linear_2.bias", [512]],
+    ["down_blocks.0.resnets.0.norm1.weight", [128]],
+    ["down_blocks.0.resnets.0.time_emb_proj.weight", [128, 512]],
+    ["down_blocks.0.downsamplers.0.conv.weight", [128, 128, 3, 3]],
+    ["down_blocks.1.resnets.0.conv_shortcut.weight", [256, 128, 1, 1]],
+    ["down_blocks.1.attentions.0.group_norm.weight", [256]],
+    ["down_blocks.1.attentions.1.to_q.weight", [256, 256]],
+    ["down_blocks.1.attentions.0.to_out.0.weight", [256, 256]],
+    ["down_blocks.3.resnets.1.conv2.weight", [256, 256, 3, 3]],
+    ["mid_block.attentions.0.to_k.weight", [256, 256]],
+    ["mid_block.resnets.1.conv1.weight", [256, 256, 3, 3]],
+    ["up_blocks.0.resnets.0.conv1.weight", [256, 512, 3, 3]],
+    ["up_blocks.0.resnets.2.conv_shortcut.weight", [256, 512, 1, 1]],
+    ["up_blocks.2.attentions.2.to_v.weight", [256, 256]],
+    ["up_blocks.2.upsamplers.0.conv.weight", [256, 256, 3, 3]],
+    ["up_blocks.3.resnets.0.conv1.weight", [128, 384, 3, 3]],
+    ["up_blocks.3.resnets.2.conv1.weight", [128, 256, 3, 3]],
+    ["conv_norm_out.weight", [128]],
+    ["conv_out.weight", [3, 128, 3, 3]],
+  ];
+  const unet = createUNet("cifar10");
+  const w = unet.getWeights();
+  const torchShape = (s: number[]) =>
+    s.length === 4 ? [s[3], s[2], s[0], s[1]] : s.length === 2 ? [s[1], s[0]] : s;
+  for (const [key, shape] of expected) {
+    assert.ok(w.has(key), `missing ${key}`);
+    assert.deepEqual(torchShape(w.get(key)!.shape), shape, key);
+  }
+  for (
+    const absent of [
+      "down_blocks.3.downsamplers.0.conv.weight",
+      "up_blocks.3.upsamplers.0.conv.weight",
+      "down_blocks.0.attentions.0.to_q.weight",
+    ]
+  ) {
+    assert.ok(!w.has(absent), `unexpected ${absent}`);
+  }
+  const specs = unetWeightSpecs(presets.cifar10.unet);
+  assert.equal(w.size, specs.length);
+  assert.deepEqual([...w.keys()], specs.map((s) => s.name));
+  let total = 0;
+  for (const v of w.values()) total += v.size;
+  assert.equal(total, 35_746_307);
+  unet.dispose();
+});
+
+Deno.test("createUNet() is deterministic for a seed and differs across seeds", async () => {
+  await setBackend("cpu");
+  const a = createUNet("tiny", { seed: 3 }), b = createUNet("tiny", { seed: 3 });
+  const c = createUNet("tiny", { seed: 4 });
+  const wa = a.getWeights(), wb = b.getWeights(), wc = c.getWeights();
+  for (const [k, v] of wa) {
+    assert.deepEqual(v.dataSync(), wb.get(k)!.dataSync(), k);
+  }
+  const k = "down_blocks.0.resnets.0.conv1.weight";
+  assert.notDeepEqual(wa.get(k)!.dataSync(), wc.get(k)!.dataSync());
+  // Glorot-uniform bound sqrt(6 / (9 * (32 + 32))).
+  const vals = wa.get(k)!.dataSync();
+  const bound = Math.sqrt(6 / (9 * 64));
+  assert.ok(vals.every((v) => Math.abs(v) <= bound));
+  assert.ok(Math.max(...vals) > 0.9 * bound);
+  for (
+    const zero of [
+      "conv_out.weight",
+      "mid_block.attentions.0.to_out.0.weight",
+      "mid_block.resnets.0.conv2.weight",
+    ]
+  ) {
+    assert.ok(wa.get(zero)!.dataSync().every((v) => v === 0), zero);
+  }
+  [a, b, c].forEach((u) => u.dispose());
+});
+
+Deno.test("a fresh UNet outputs exactly zero, with the input's shape (tiny, cifar10)", async () => {
+  await setBackend("wasm");
+  for (const name of ["tiny", "cifar10"] as const) {
+    const unet = createUNet(name, { seed: 1 });
+    const [x, t] = inputs(2, 32, 5);
+    const y = unet.predict(x, t);
+    assert.deepEqual(y.shape, x.shape, name);
+    assert.ok(y.dataSync().every((v) => v === 0), name);
+    tf.dispose([x, t, y]);
+    unet.dispose();
+  }
+});
+
+Deno.test("UNet gradients on wasm equal cpu's (custom conv gradients end to end)", async () => {
+  const run = async (backend: "cpu" | "wasm") => {
+    await setBackend(backend);
+    const unet = createUNet({ ...SMALL, dropout: 0 }, { seed: 2 });
+    randomize(unet, 9);
+    const [x, t] = inputs(2, 8, 6);
+    const vars = [...unet.getWeights().values()];
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(tf.sub(unet.predict(x, t), x))) as tf.Scalar,
+      vars,
+    );
+    const out = { loss: value.dataSync()[0], g: vars.map((v) => grads[v.name].dataSync()) };
+    tf.dispose([value, x, t, ...Object.values(grads)]);
+    unet.dispose();
+    return out;
+  };
+  const cpu = await run("cpu");
+  const wasm = await run("wasm");
+  assertClose([wasm.loss], [cpu.loss], { rtol: 1e-4 });
+  const flat = (gs: ArrayLike<number>[]) => Float64Array.from(gs.flatMap((g) => Array.from(g)));
+  const gc = flat(cpu.g), gw = flat(wasm.g);
+  const scale = Math.max(...gc.map(Math.abs));
+  assertClose(gw, gc, { rtol: 1e-3, atol: 1e-4 * scale });
+});
+
+Deno.test("UNet.predict() leaks no tensors over 10 training steps of tiny", async () => {
+  await setBackend("wasm");
+  const unet = createUNet({ ...presets.tiny.unet, dropout: 0.1 }, { seed: 0 });
+  const [x, t] = inputs(2, 16, 7); // tiny runs on any size divisible by 4
+  const vars = [...unet.getWeights().values()];
+  const step = () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.square(unet.predict(x, t, { training: true }))) as tf.Scalar,
+        vars,
+      );
+      for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.1)));
+      return value.dataSync()[0];
+    });
+  step();
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 10; i++) step();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([x, t]);
+  unet.dispose();
+});
+
+Deno.test("dropout acts only with training: true, and is reproducible for a seed", async () => {
+  await setBackend("wasm");
+  const unet = createUNet(SMALL, { seed: 1 });
+  randomize(unet, 3);
+  const [x, t] = inputs(2, 8, 8);
+  const get = (opts?: { training?: boolean; seed?: number }) =>
+    tf.tidy(() => unet.predict(x, t, opts).dataSync());
+  const plain = get();
+  assert.deepEqual(get({ seed: 5 }), plain, "seed alone must not enable dropout");
+  const a = get({ training: true, seed: 5 }), b = get({ training: true, seed: 5 });
+  const c = get({ training: true, seed: 6 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, plain);
+  assert.notDeepEqual(a, c);
+  tf.dispose([x, t]);
+  unet.dispose();
+});
+
+Deno.test("setWeights() assigns values and lists missing, unexpected and mis-shaped keys", async () => {
+  await setBackend("cpu");
+  const unet = createUNet(SMALL);
+  const w = unet.getWeights();
+  const map = new Map<string, tf.Tensor>();
+  for (const [k, v] of w) map.set(k, tf.onesLike(v));
+  unet.setWeights(map);
+  assert.ok(w.get("conv_out.weight")!.dataSync().every((v) => v === 1));
+  map.get("conv_in.bias")!.dispose();
+  map.delete("conv_in.bias");
+  map.set("foo.weight", tf.zeros([1]));
+  const bad = map.get("conv_out.weight")!;
+  map.set("conv_out.weight", tf.zeros([1, 1, 1, 1]));
+  assert.throws(
+    () => unet.setWeights(map),
+    (e: Error) =>
+      e instanceof TypeError && /missing \(1\): conv_in\.bias/.test(e.message) &&
+      /unexpected \(1\): foo\.weight/.test(e.message) &&
+      /mis-shaped \(1\): conv_out\.weight \(expected \[3,3,8,3\], got \[1,1,1,1\]\)/.test(
+        e.message,
+      ),
+  );
+  tf.dispose([...map.values(), bad]);
+  unet.dispose();
+});
+
+Deno.test("createUNet() and predict() reject bad configs and inputs", async () => {
+  await setBackend("cpu");
+  assert.throws(() => createUNet({ ...SMALL, numGroups: 3 }), RangeError);
+  assert.throws(() => createUNet({ ...SMALL, attnResolutions: [16] }), RangeError);
+  assert.throws(() => createUNet({ ...SMALL, resolution: 9 }), RangeError);
+  // deno-lint-ignore no-explicit-any
+  assert.throws(() => createUNet("nope" as any), RangeError);
+  const unet = createUNet(SMALL);
+  const x = tf.zeros([2, 8, 8, 3]) as tf.Tensor4D;
+  assert.throws(() => unet.predict(x, tf.tensor1d([1], "int32")), TypeError);
+  assert.throws(
+    () => unet.predict(tf.zeros([2, 7, 7, 3]), tf.tensor1d([1, 2], "int32")),
+    TypeError,
+  );
+  assert.throws(
+    () => unet.predict(tf.zeros([2, 8, 8, 1]), tf.tensor1d([1, 2], "int32")),
+    TypeError,
+  );
+  unet.dispose();
+});
