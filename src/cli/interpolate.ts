@@ -1,0 +1,109 @@
+// `deno task interpolate`: a row of the paper's Figure 8, two images mixed in latent space.
+import * as tf from "@tensorflow/tfjs";
+import { type BackendName, setBackend } from "../backend.ts";
+import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { interpolate } from "../diffusion/interpolate.ts";
+import { saveGrid } from "../io/grid.ts";
+import { decodeImage } from "../io/image.ts";
+import { choiceFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
+import { Progress } from "./_progress.ts";
+
+const HELP = `Usage: deno task interpolate [flags]
+
+Interpolates two images through the diffusion's latent space (the paper's Figure 8): both
+are diffused to step t with the same noise, mixed linearly, and denoised with the reverse
+process. Each row of the output starts with image a and ends with image b; in between are
+the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).
+
+${MODEL_HELP}
+
+Interpolation:
+  --a FILE            first image, PNG or JPEG (required)
+  --b FILE            second image, PNG or JPEG (required)
+  --t N[,N...]        diffusion steps, 0..T; several give one row each, e.g. 250,500,750,1000
+                      (default 500)
+  --lambdas N         interpolation points from 0 to 1 (default 11)
+  --seed N            seed of the noise (default 0)
+
+Output:
+  --out FILE          PNG grid (default interpolation.png)
+  --backend NAME      auto, wasm, cpu, webgpu, tensorflow (default auto)
+  -h, --help          show this help
+`;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(Deno.args, {
+    checkpoint: { type: "string" },
+    pretrained: { type: "string" },
+    a: { type: "string" },
+    b: { type: "string" },
+    t: { type: "string" },
+    lambdas: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    backend: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!flags.a || !flags.b) throw new CliError("Pass both --a and --b: the images to interpolate");
+  const lambdas = intFlag("lambdas", flags.lambdas, 11, 2);
+  const seed = intFlag("seed", flags.seed, 0, 0);
+  const ts = (flags.t ?? "500").split(",").map((s) => intFlag("t", s.trim(), 500, 0));
+  const backend = choiceFlag<BackendName>(
+    "backend",
+    flags.backend,
+    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
+    "auto",
+  );
+  const out = flags.out ?? "interpolation.png";
+  await setBackend(backend);
+
+  const model = await loadModel(flags);
+  const scheduler = new DDPMScheduler(model.scheduler);
+  const T = scheduler.config.numTrainTimesteps;
+  const bad = ts.find((t) => t > T);
+  if (bad !== undefined) throw new CliError(`--t must be at most T = ${T}: got ${bad}`);
+  const { resolution, inChannels } = model.unet.config;
+  const load = async (flag: string, path: string) =>
+    tf.tensor4d(await decodeImage(await readInput(flag, path), { resolution, name: path }), [
+      1,
+      resolution,
+      resolution,
+      inChannels,
+    ]);
+  const a = await load("a", flags.a), b = await load("b", flags.b);
+
+  console.error(`ddpm: interpolating with ${model.what}, t = ${ts.join(", ")} of ${T}`);
+  const progress = new Progress(ts.reduce((s, t) => s + t, 0), {
+    label: "interpolate",
+    unit: "steps",
+  });
+  let done = 0;
+  const rows: tf.Tensor4D[] = [];
+  for (const t of ts) {
+    const row = await interpolate({
+      unet: model.unet,
+      scheduler,
+      a,
+      b,
+      t,
+      lambdas,
+      seed,
+      onStep: () => progress.update(++done),
+    });
+    rows.push(tf.concat([a, row, b]) as tf.Tensor4D);
+    row.dispose();
+  }
+  const grid = tf.concat(rows) as tf.Tensor4D;
+  await saveGrid(grid, out, { cols: lambdas + 2 });
+  console.log(`wrote ${out} (${ts.length} row(s) of ${lambdas} interpolations between a and b)`);
+  tf.dispose([grid, a, b, ...rows]);
+  model.unet.dispose();
+  return 0;
+}
+
+if (import.meta.main) runCli(main);

@@ -1,0 +1,126 @@
+// `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
+import { type BackendName, setBackend } from "../backend.ts";
+import { getPreset, type PresetName } from "../presets.ts";
+import { train } from "../train/train.ts";
+import type { TrainConfig } from "../train_config.ts";
+import { choiceFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import { formatDuration, Progress } from "./_progress.ts";
+
+const HELP = `Usage: deno task train [flags]
+
+Trains a DDPM with the paper's recipe (L_simple, Adam, warmup, clipping, EMA) and writes a
+resumable run folder: config.json, checkpoints/, samples/, metrics.jsonl, loss.png.
+With no flags it trains the tiny preset on the built-in emoji images.
+
+  --data SOURCE         a folder of PNG/JPEG images, a CIFAR-10 .bin file or folder, or
+                        "emoji" (default: emoji, 3,786 images from emoji-datasource-google)
+  --preset NAME         tiny, cifar10, celebahq256, lsun256 (default tiny)
+  --out DIR             run folder (default runs/<preset>)
+  --steps N             total steps (default: the preset's; tiny: 1500)
+  --batch-size N        images per step (default: the preset's; tiny: 16)
+  --lr X                peak learning rate (default: the preset's; tiny: 1e-3)
+  --sample-every N      write a grid of EMA samples every N steps, 0 = never
+  --checkpoint-every N  write a checkpoint every N steps
+  --resume              continue the run in --out from its last checkpoint
+  --seed N              seed of the weights, the shuffle and the noise (default 0)
+  --backend NAME        auto, wasm, cpu, webgpu, tensorflow (default auto)
+  -h, --help            show this help
+
+Ctrl-C finishes the current step, writes a checkpoint and exits; --resume continues.
+`;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(Deno.args, {
+    data: { type: "string" },
+    preset: { type: "string" },
+    out: { type: "string" },
+    steps: { type: "string" },
+    "batch-size": { type: "string" },
+    lr: { type: "string" },
+    "sample-every": { type: "string" },
+    "checkpoint-every": { type: "string" },
+    resume: { type: "boolean" },
+    seed: { type: "string" },
+    backend: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const presetName = flags.preset ?? "tiny";
+  const preset = getPreset(presetName);
+  const overrides: Partial<TrainConfig> = {};
+  if (flags.steps) overrides.steps = intFlag("steps", flags.steps, 0);
+  if (flags["batch-size"]) overrides.batchSize = intFlag("batch-size", flags["batch-size"], 0);
+  if (flags.lr) overrides.learningRate = numberFlag("lr", flags.lr, 0, Number.MIN_VALUE);
+  if (flags["sample-every"]) {
+    overrides.sampleEvery = intFlag("sample-every", flags["sample-every"], 0, 0);
+  }
+  if (flags["checkpoint-every"]) {
+    overrides.checkpointEvery = intFlag("checkpoint-every", flags["checkpoint-every"], 0);
+  }
+  const seed = intFlag("seed", flags.seed, 0, 0);
+  const backend = choiceFlag<BackendName>(
+    "backend",
+    flags.backend,
+    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
+    "auto",
+  );
+  const outDir = flags.out ?? `runs/${presetName}`;
+  const data = flags.data ?? "emoji";
+  if (data !== "emoji") {
+    try {
+      await Deno.stat(data);
+    } catch {
+      throw new CliError(
+        `--data ${data}: no such file or folder. Give a folder of PNG/JPEG images, a CIFAR-10 ` +
+          '.bin file or folder, or "emoji".',
+      );
+    }
+  }
+  await setBackend(backend);
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    console.error(
+      "\nddpm: interrupted; finishing this step and writing a checkpoint (Ctrl-C again to quit now)",
+    );
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+
+  const total = overrides.steps ?? preset.train.steps;
+  let progress: Progress | undefined;
+  const started = performance.now();
+  const result = await train({
+    outDir,
+    preset: presetName as PresetName,
+    train: overrides,
+    data,
+    resume: flags.resume ?? false,
+    seed,
+    signal: controller.signal,
+    onStep: (m) => {
+      // Timed from the first finished step, which also carries start-up costs.
+      progress ??= new Progress(total, { label: "train", unit: "steps", done: m.step });
+      progress.update(m.step, `loss ${m.loss.toFixed(4)} ${m.imagesPerSec.toFixed(1)} img/s`);
+    },
+  });
+  Deno.removeSignalListener("SIGINT", onSigint);
+
+  const took = formatDuration((performance.now() - started) / 1000);
+  console.log(
+    `ddpm: ${result.status} at step ${result.step} in ${took}, loss ${result.loss.toFixed(4)}`,
+  );
+  console.log(`  checkpoint: ${result.checkpoint}`);
+  console.log(`  samples:    ${outDir}/samples/   loss curve: ${outDir}/loss.png`);
+  console.log(`  sample it:  deno task sample --checkpoint ${outDir} --out samples.png`);
+  console.log(
+    `  continue:   deno task train --out ${outDir} --resume --steps ${result.step * 2}`,
+  );
+  return result.status === "interrupted" ? 130 : 0;
+}
+
+if (import.meta.main) runCli(main);

@@ -1,0 +1,38 @@
+/**
+ * Per-timestep lookup of schedule constants for a batch.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Gathers one value per batch element from a host table indexed by timestep, shaped
+ * [batch, 1, ..., 1] so that it broadcasts against a tensor of rank `rank`
+ * (lucidrains' `extract(a, t, shape)`). The table is uploaded as float32 for this call only,
+ * so callers keep no tensors alive between calls.
+ *
+ * @param table One value per training timestep (float64 values are cast to float32).
+ * @param t int32 timesteps, one per batch element, each in [0, table.length).
+ * @param rank The rank of the tensor the result multiplies; 4 for NHWC images.
+ * @returns A float32 tensor of shape [t.size, 1, ..., 1] with `rank` dimensions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { extract, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
+ * const v = extract(new Float64Array([10, 20, 30]), tf.tensor1d([2, 0], "int32"));
+ * if (v.shape.join() !== "2,1,1,1") throw new Error(v.shape.join());
+ * if ((await v.data()).join() !== "30,10") throw new Error("wrong values");
+ * ```
+ */
+export function extract(table: ArrayLike<number>, t: tf.Tensor1D, rank = 4): tf.Tensor {
+  if (t.dtype !== "int32") {
+    throw new TypeError(`Cannot index a schedule with timesteps of dtype ${t.dtype}: use int32`);
+  }
+  return tf.tidy(() => {
+    const values = tf.tensor1d(Float32Array.from(table), "float32");
+    const shape = [t.size, ...new Array<number>(Math.max(rank - 1, 0)).fill(1)];
+    return tf.reshape(tf.gather(values, t), shape);
+  });
+}

@@ -1,0 +1,16 @@
+/**
+ * The forward and reverse processes: beta schedules, the paper's closed forms, and the DDPM
+ * and DDIM schedulers.
+ *
+ * @module
+ */
+export * from "./scheduler_config.ts";
+export * from "./schedules.ts";
+export * from "./posterior.ts";
+export * from "./timesteps.ts";
+export * from "./config_io.ts";
+export * from "./extract.ts";
+export * from "./thresholding.ts";
+export * from "./noise_scheduler.ts";
+export * from "./ddpm_scheduler.ts";
+export * from "./ddim_scheduler.ts";

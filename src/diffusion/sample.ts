@@ -1,0 +1,171 @@
+/**
+ * The reverse process: from Gaussian noise to images (the paper's Algorithm 2).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { deriveSeed } from "../random.ts";
+
+/** The part of a UNet that sampling needs. */
+export interface NoisePredictor {
+  /** The model's output for x_t at timesteps t; the same shape as x (or 2C for learned variance). */
+  predict(x: tf.Tensor4D, t: tf.Tensor1D, opts?: { training?: boolean }): tf.Tensor4D;
+  /** Resolution and channels of the images it models. */
+  readonly config: { resolution: number; inChannels: number };
+}
+
+/** The part of a DDPM or DDIM scheduler that sampling needs. */
+export interface ReverseScheduler {
+  /** Inference timesteps, from noisiest to cleanest, after {@linkcode setTimesteps}. */
+  timesteps: Int32Array;
+  /** Chooses `n` inference timesteps. */
+  setTimesteps(n: number): void;
+  /** One reverse step from x_t to x_{t-1}. */
+  step(
+    modelOutput: tf.Tensor4D,
+    t: number,
+    sample: tf.Tensor4D,
+    opts?: { noise?: tf.Tensor4D; seed?: number; eta?: number },
+  ): { prevSample: tf.Tensor4D; predOriginalSample: tf.Tensor4D };
+  /** The scheduler's settings; only the number of training timesteps is read here. */
+  readonly config: { numTrainTimesteps: number };
+}
+
+/** What {@linkcode SampleOptions.onStep} receives after each reverse step. */
+export interface SampleStepInfo {
+  /** Index of the step just taken, from 0 to numSteps - 1. */
+  step: number;
+  /** Number of reverse steps in this run. */
+  numSteps: number;
+  /** The timestep t of x_t that this step denoised. */
+  t: number;
+  /** The model's estimate of x_0 for every image, in [-1, 1]. Disposed after the callback. */
+  predOriginalSample: tf.Tensor4D;
+  /** x_{t-1} for every image. Disposed after the callback. */
+  sample: tf.Tensor4D;
+}
+
+/** Options of {@linkcode sample}. */
+export interface SampleOptions {
+  /** The denoising network. */
+  unet: NoisePredictor;
+  /** A DDPMScheduler (ancestral sampling) or DDIMScheduler. */
+  scheduler: ReverseScheduler;
+  /** Number of images to make. Default 16. */
+  batchSize?: number;
+  /** Reverse steps. Default: all training timesteps (1000 in the paper). */
+  numInferenceSteps?: number;
+  /** Seed of the initial noise and of every step's noise. Default 0. */
+  seed?: number;
+  /** DDIM's noise scale (0 = deterministic). Ignored by DDPM. */
+  eta?: number;
+  /** Images per forward pass; lower it to save memory. Default 16. */
+  chunkSize?: number;
+  /** Called after every step, e.g. to show progress or record frames of the reverse process. */
+  onStep?: (info: SampleStepInfo) => void | Promise<void>;
+  /** Initial x_T; by default standard normal noise drawn from `seed`. Not disposed. */
+  initialNoise?: tf.Tensor4D;
+}
+
+/**
+ * Draws images by running the reverse process from pure noise: at each inference timestep the
+ * UNet predicts the noise and the scheduler takes one step toward x_0.
+ *
+ * Images are processed in chunks of `chunkSize` per forward pass, all chunks advancing
+ * together, so `onStep` always sees the whole batch. Every step runs inside `tf.tidy`; the
+ * result is the only tensor left behind. The same seed gives the same images on the same
+ * backend.
+ *
+ * @param opts Model, scheduler and settings.
+ * @returns The images, NHWC in [-1, 1] (as clipped by the scheduler).
+ *
+ * @example Sample two images with DDIM from an untrained tiny model
+ * ```ts
+ * import { createUNet, DDIMScheduler, presets, sample, setBackend } from "@x/ddpm";
+ * await setBackend("wasm");
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
+ * const images = await sample({
+ *   unet,
+ *   scheduler: new DDIMScheduler(),
+ *   batchSize: 2,
+ *   numInferenceSteps: 3,
+ *   seed: 1,
+ * });
+ * if (images.shape.join() !== "2,8,8,3") throw new Error(images.shape.join());
+ * images.dispose();
+ * unet.dispose();
+ * ```
+ */
+export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
+  const { unet, scheduler, seed = 0, eta, onStep } = opts;
+  const batchSize = opts.batchSize ?? 16;
+  const chunkSize = opts.chunkSize ?? 16;
+  const numSteps = opts.numInferenceSteps ?? scheduler.config.numTrainTimesteps;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`Cannot sample: batchSize must be an integer >= 1, got ${batchSize}`);
+  }
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+    throw new RangeError(`Cannot sample: chunkSize must be an integer >= 1, got ${chunkSize}`);
+  }
+  scheduler.setTimesteps(numSteps);
+  const { resolution, inChannels } = unet.config;
+  const shape: [number, number, number, number] = [batchSize, resolution, resolution, inChannels];
+  if (opts.initialNoise && opts.initialNoise.shape.join() !== shape.join()) {
+    throw new TypeError(
+      `Cannot sample: initialNoise has shape [${opts.initialNoise.shape}], expected [${shape}]`,
+    );
+  }
+
+  // x_T ~ N(0, I), split into chunks that each make one forward pass per step.
+  let chunks: tf.Tensor4D[] = tf.tidy(() => {
+    const xT = opts.initialNoise
+      ? opts.initialNoise.clone()
+      : tf.randomNormal(shape, 0, 1, "float32", deriveSeed(seed, 0x7a11)) as tf.Tensor4D;
+    return splitBatch(xT, chunkSize);
+  });
+
+  const timesteps = Array.from(scheduler.timesteps);
+  for (let i = 0; i < timesteps.length; i++) {
+    const t = timesteps[i];
+    const results = chunks.map((x, c) =>
+      tf.tidy(() => {
+        const tBatch = tf.fill([x.shape[0]], t, "int32") as tf.Tensor1D;
+        const eps = unet.predict(x, tBatch, { training: false });
+        const out = scheduler.step(eps, t, x, { seed: deriveSeed(seed, i, c), eta });
+        return [out.prevSample, out.predOriginalSample] as const;
+      })
+    );
+    tf.dispose(chunks);
+    chunks = results.map((r) => r[0]);
+    const x0Chunks = results.map((r) => r[1]);
+    if (onStep) {
+      const x0 = tf.concat(x0Chunks, 0) as tf.Tensor4D;
+      const xt = tf.concat(chunks, 0) as tf.Tensor4D;
+      try {
+        await onStep({
+          step: i,
+          numSteps: timesteps.length,
+          t,
+          predOriginalSample: x0,
+          sample: xt,
+        });
+      } finally {
+        tf.dispose([x0, xt]);
+      }
+    }
+    tf.dispose(x0Chunks);
+    // Yield to the event loop so signal handlers and timers run during long loops.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  const images = tf.concat(chunks, 0) as tf.Tensor4D;
+  tf.dispose(chunks);
+  return images;
+}
+
+function splitBatch(x: tf.Tensor4D, size: number): tf.Tensor4D[] {
+  const n = x.shape[0];
+  if (n <= size) return [x];
+  const sizes: number[] = [];
+  for (let start = 0; start < n; start += size) sizes.push(Math.min(size, n - start));
+  return tf.split(x, sizes, 0) as tf.Tensor4D[];
+}

@@ -1,0 +1,395 @@
+/**
+ * The training loop of the paper (Algorithm 1): draw images, a timestep and noise, regress the
+ * noise, take an Adam step; with warmup, clipping, an EMA of the weights, checkpoints, metrics
+ * and sample grids in a run folder.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
+import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { sample } from "../diffusion/sample.ts";
+import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
+import { batchIndices, loadDataset } from "../io/dataset.ts";
+import { saveGrid } from "../io/grid.ts";
+import { createUNet } from "../nn/create_unet.ts";
+import type { UNet } from "../nn/unet.ts";
+import type { UNetConfig } from "../nn/unet_config.ts";
+import { getPreset, type Preset, type PresetName } from "../presets.ts";
+import { deriveSeed, mulberry32 } from "../random.ts";
+import type { TrainConfig } from "../train_config.ts";
+import {
+  CheckpointError,
+  checkpointName,
+  disposeCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "./checkpoint.ts";
+import { saveLossPlot } from "./loss_plot.ts";
+import { createAdamState } from "./optimizer.ts";
+import { type TrainState, trainStep } from "./train_step.ts";
+import { learningRateAt } from "./schedule.ts";
+
+/** Metrics of one optimisation step, as written to `metrics.jsonl`. */
+export interface StepMetrics {
+  /** Steps taken after this one (1-based). */
+  step: number;
+  /** Mean squared error of the prediction (L_simple). */
+  loss: number;
+  /** Learning rate used. */
+  lr: number;
+  /** Global L2 norm of the gradients before clipping. */
+  gradNorm: number;
+  /** Training throughput over this step. */
+  imagesPerSec: number;
+  /** True when the step was skipped because the loss or gradients were not finite. */
+  skipped?: boolean;
+}
+
+/** Training images in memory: what {@linkcode train} needs of a dataset. */
+export interface TrainingData {
+  /** Number of images. */
+  size: number;
+  /** Height and width of every image. */
+  resolution: number;
+  /** The images at `indices`, NHWC in [-1, 1], each mirrored where `flip` says so. */
+  getBatch(indices: number[], opts?: { flip?: boolean[] }): tf.Tensor4D;
+}
+
+/** Options of {@linkcode train}. */
+export interface TrainOptions {
+  /** Run folder for config.json, checkpoints/, samples/, metrics.jsonl, loss.png. */
+  outDir: string;
+  /** A preset name or object. Default "tiny". Ignored on resume (config.json wins). */
+  preset?: PresetName | Preset;
+  /** Overrides of the preset's training recipe. */
+  train?: Partial<TrainConfig>;
+  /** Training images: a folder, a CIFAR-10 .bin file or folder, "emoji", or a loaded Dataset. */
+  data?: string | TrainingData;
+  /** Continue from the last checkpoint in `outDir`. Default false. */
+  resume?: boolean;
+  /** Seed of the weights, the shuffle and every draw. Default 0. */
+  seed?: number;
+  /** Stop after the current step (writing a checkpoint) when aborted, e.g. on Ctrl-C. */
+  signal?: AbortSignal;
+  /** Called after each step with its metrics. */
+  onStep?: (m: StepMetrics) => void;
+  /** Non-finite steps in a row that stop the run. Default 5. */
+  maxBadSteps?: number;
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  /** Steps taken in total, across resumes. */
+  step: number;
+  /** Loss of the last finite step. */
+  loss: number;
+  /** "done" when all steps ran, "interrupted" when stopped by the signal. */
+  status: "done" | "interrupted";
+  /** The last checkpoint written. */
+  checkpoint: string;
+  /** The run folder. */
+  outDir: string;
+}
+
+/** The contents of a run folder's `config.json`. */
+export interface RunConfig {
+  /** Format marker. */
+  format: "ddpm-run-v1";
+  /** The preset the run started from, if any. */
+  preset: string | null;
+  /** The network. */
+  unet: UNetConfig;
+  /** The noise schedule. */
+  scheduler: SchedulerConfig;
+  /** The recipe. */
+  train: TrainConfig;
+  /** The data source, as given. */
+  data: string;
+  /** The run's seed. */
+  seed: number;
+}
+
+/** Thrown when too many steps in a row have a non-finite loss. */
+export class TrainingDivergedError extends Error {
+  /** @param message What happened and what to try. */
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/**
+ * Trains a UNet with the paper's recipe, writing a resumable run folder.
+ *
+ * @param opts What to train on, where to write, and overrides.
+ * @returns The final step, loss and checkpoint.
+ *
+ * @example Two steps of a tiny model on a few random images
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { presets, setBackend, train } from "@x/ddpm";
+ * await setBackend("wasm");
+ * const images = new Uint8Array(4 * 8 * 8 * 3).map((_, i) => (i * 37) % 256);
+ * const data = {
+ *   size: 4,
+ *   resolution: 8,
+ *   images,
+ *   getBatch: (idx: number[]) =>
+ *     tf.tidy(() => tf.tensor4d(images, [4, 8, 8, 3]).gather(idx).div(127.5).sub(1)) as tf.Tensor4D,
+ * };
+ * const outDir = await Deno.makeTempDir();
+ * const preset = { ...presets.tiny, unet: { ...presets.tiny.unet, resolution: 8 } };
+ * const result = await train({
+ *   outDir, preset, data, train: { steps: 2, batchSize: 2, sampleEvery: 0 },
+ * });
+ * if (result.step !== 2) throw new Error(String(result.step));
+ * await Deno.remove(outDir, { recursive: true });
+ * ```
+ */
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  const { outDir, signal, onStep } = opts;
+  const maxBadSteps = opts.maxBadSteps ?? 5;
+  const run = await resolveRunConfig(opts);
+  const cfg = run.train;
+  const seed = run.seed;
+
+  const data = typeof opts.data === "object"
+    ? opts.data
+    : await loadDataset(run.data, { resolution: run.unet.resolution });
+  if (data.resolution !== run.unet.resolution) {
+    throw new RangeError(
+      `Cannot train: the data has resolution ${data.resolution} but the model ` +
+        `${run.unet.resolution}; load the data at the model's resolution`,
+    );
+  }
+
+  const unet = createUNet(run.unet, { seed });
+  const weights = unet.getWeights();
+  const adam = createAdamState(weights);
+  const ema = new Map<string, tf.Variable>();
+  for (const [name, w] of weights) ema.set(name, tf.tidy(() => tf.variable(w.clone(), false)));
+  const scheduler = new DDPMScheduler(run.scheduler);
+  const { numTrainTimesteps } = scheduler.config;
+  const state: TrainState = { unet, weights, adam, ema, scheduler };
+
+  // Resume: the checkpoint holds weights, EMA, moments and the step; draws derive from them.
+  let step = 0;
+  let lastCheckpoint = "";
+  const existing = await listCheckpoints(outDir);
+  if (opts.resume && existing.length > 0) {
+    lastCheckpoint = existing[existing.length - 1];
+    const state = await loadCheckpoint(lastCheckpoint);
+    try {
+      unet.setWeights(state.model);
+      assignAll(ema, state.ema, lastCheckpoint);
+      if (state.adamM && state.adamV) {
+        assignAll(adam.m, state.adamM, lastCheckpoint);
+        assignAll(adam.v, state.adamV, lastCheckpoint);
+      }
+    } catch (err) {
+      if (err instanceof CheckpointError) throw err;
+      throw new CheckpointError(
+        `Cannot resume from ${lastCheckpoint}: ${(err as Error).message}`,
+      );
+    } finally {
+      disposeCheckpoint(state);
+    }
+    step = state.step;
+    console.error(`ddpm: resumed ${outDir} at step ${step}`);
+  } else if (!opts.resume && existing.length > 0) {
+    throw new RangeError(
+      `Cannot start a new run in ${outDir}: it already holds checkpoints. ` +
+        "Pass --resume to continue it, or choose another --out.",
+    );
+  }
+
+  const metricsFile = await Deno.open(`${outDir}/metrics.jsonl`, {
+    append: true,
+    create: true,
+  });
+  const encoder = new TextEncoder();
+  const losses: { step: number; loss: number }[] = await readLossHistory(outDir);
+  let lastLoss = NaN;
+  let badInRow = 0;
+
+  const writeCheckpoint = async () => {
+    const path = `${outDir}/checkpoints/${checkpointName(step)}`;
+    await saveCheckpoint(path, {
+      step,
+      model: weights,
+      ema,
+      adamM: adam.m,
+      adamV: adam.v,
+      metadata: { seed: String(seed) },
+    });
+    lastCheckpoint = path;
+    const all = await listCheckpoints(outDir);
+    for (const old of all.slice(0, Math.max(0, all.length - cfg.keepCheckpoints))) {
+      await Deno.remove(old);
+    }
+  };
+
+  try {
+    while (step < cfg.steps) {
+      const started = performance.now();
+      // Draws of this step depend only on (seed, step), so a resumed run repeats them.
+      const indices = batchIndices(data.size, cfg.batchSize, seed, step);
+      const rand = mulberry32(deriveSeed(seed, step, 1));
+      const flip = indices.map(() => cfg.randomFlip && rand() < 0.5);
+      const tHost = Int32Array.from(indices, () => Math.floor(rand() * numTrainTimesteps));
+      const lr = learningRateAt(step, cfg);
+
+      const x0 = data.getBatch(indices, { flip });
+      const { loss, gradNorm: norm } = trainStep(state, {
+        x0,
+        t: tHost,
+        noiseSeed: deriveSeed(seed, step, 2),
+        dropoutSeed: deriveSeed(seed, step, 3),
+        learningRate: lr,
+        step: step + 1,
+      }, cfg);
+      x0.dispose();
+
+      const finite = Number.isFinite(loss) && Number.isFinite(norm);
+      step++;
+      const metrics: StepMetrics = {
+        step,
+        loss,
+        lr,
+        gradNorm: norm,
+        imagesPerSec: cfg.batchSize / ((performance.now() - started) / 1000),
+      };
+      if (finite) {
+        badInRow = 0;
+        lastLoss = loss;
+        losses.push({ step, loss });
+      } else {
+        metrics.skipped = true;
+        badInRow++;
+        console.error(
+          `ddpm: step ${step}: loss ${loss}, gradient norm ${norm}; update skipped`,
+        );
+      }
+      await metricsFile.write(encoder.encode(JSON.stringify(metrics) + "\n"));
+      if (badInRow >= maxBadSteps) {
+        throw new TrainingDivergedError(
+          `Training stopped: ${badInRow} steps in a row had a non-finite loss. The last ` +
+            `good checkpoint is ${lastCheckpoint || "none"}; lower the learning rate ` +
+            `(now ${cfg.learningRate}) or check the data, then --resume.`,
+        );
+      }
+      onStep?.(metrics);
+
+      const interrupted = signal?.aborted ?? false;
+      if (step % cfg.checkpointEvery === 0 || step === cfg.steps || interrupted) {
+        await writeCheckpoint();
+        await saveLossPlot(`${outDir}/loss.png`, losses);
+      }
+      if (cfg.sampleEvery > 0 && (step % cfg.sampleEvery === 0 || step === cfg.steps)) {
+        await writeSampleGrid(
+          `${outDir}/samples/${checkpointName(step).replace(".safetensors", ".png")}`,
+          run,
+          ema,
+          seed,
+        );
+      }
+      if (interrupted) {
+        return { step, loss: lastLoss, status: "interrupted", checkpoint: lastCheckpoint, outDir };
+      }
+      // Let signal handlers and timers run between steps.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (!lastCheckpoint) await writeCheckpoint();
+    return { step, loss: lastLoss, status: "done", checkpoint: lastCheckpoint, outDir };
+  } finally {
+    metricsFile.close();
+    unet.dispose();
+    tf.dispose([...ema.values(), ...adam.m.values(), ...adam.v.values()]);
+  }
+}
+
+/** Builds config.json for a new run, or reads it back on resume. */
+async function resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
+  const configPath = `${opts.outDir}/config.json`;
+  if (opts.resume) {
+    try {
+      const run = JSON.parse(await Deno.readTextFile(configPath)) as RunConfig;
+      // Only the length of the run may change on resume.
+      if (opts.train?.steps !== undefined) run.train.steps = opts.train.steps;
+      return run;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  const preset = typeof opts.preset === "object" ? opts.preset : getPreset(opts.preset ?? "tiny");
+  const run: RunConfig = {
+    format: "ddpm-run-v1",
+    preset: typeof opts.preset === "string" ? opts.preset : opts.preset ? null : "tiny",
+    unet: structuredClone(preset.unet),
+    scheduler: structuredClone(preset.scheduler),
+    train: { ...preset.train, ...opts.train },
+    data: typeof opts.data === "string" ? opts.data : opts.data ? "(in memory)" : "emoji",
+    seed: opts.seed ?? 0,
+  };
+  await Deno.mkdir(`${opts.outDir}/checkpoints`, { recursive: true });
+  const tmp = `${configPath}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, JSON.stringify(run, null, 2) + "\n");
+  await Deno.rename(tmp, configPath);
+  return run;
+}
+
+function assignAll(
+  target: Map<string, tf.Variable>,
+  source: Map<string, tf.Tensor>,
+  path: string,
+): void {
+  for (const [name, v] of target) {
+    const s = source.get(name);
+    if (!s || s.shape.join() !== v.shape.join()) {
+      throw new CheckpointError(
+        `Checkpoint ${path} does not fit this model: ${name} is ${
+          s ? `[${s.shape}]` : "missing"
+        }, expected [${v.shape}]`,
+      );
+    }
+    v.assign(s);
+  }
+}
+
+async function readLossHistory(outDir: string): Promise<{ step: number; loss: number }[]> {
+  try {
+    const text = await Deno.readTextFile(`${outDir}/metrics.jsonl`);
+    return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as StepMetrics)
+      .filter((m) => !m.skipped).map((m) => ({ step: m.step, loss: m.loss }));
+  } catch {
+    return [];
+  }
+}
+
+/** Samples a grid from the EMA weights with a few DDIM steps, to watch progress. */
+async function writeSampleGrid(
+  path: string,
+  run: RunConfig,
+  ema: Map<string, tf.Variable>,
+  seed: number,
+): Promise<void> {
+  const unet: UNet = createUNet(run.unet, { seed });
+  try {
+    unet.setWeights(ema);
+    const images = await sample({
+      unet,
+      scheduler: new DDIMScheduler(run.scheduler),
+      batchSize: 16,
+      numInferenceSteps: 25,
+      seed: deriveSeed(seed, 0x5a),
+      eta: 0,
+    });
+    await Deno.mkdir(path.replace(/\/[^/]*$/, ""), { recursive: true });
+    await saveGrid(images, path, { cols: 4 });
+    images.dispose();
+  } finally {
+    unet.dispose();
+  }
+}
