@@ -114,11 +114,23 @@ async function tryTensorflowBackend(onlyIfPresent: boolean): Promise<boolean> {
       const specifier = `npm:${pkg}@4.22.0`;
       await import(specifier);
       if (tf.findBackend("tensorflow")) return true;
-    } catch {
-      // Absent, or its native library is missing: try the next one.
+    } catch (err) {
+      if (onlyIfPresent) {
+        console.error(
+          `ddpm: ${pkg} is installed but did not load (${firstLine(err)}); using wasm. ` +
+            "Its install script must have downloaded libtensorflow (allowScripts in deno.json).",
+        );
+      }
     }
+    // A package that failed half-way has registered some kernels already; trying the other
+    // one would register them again, so one attempt is all.
+    return false;
   }
   return false;
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split("\n")[0].slice(0, 200);
 }
 
 function isInstalled(pkg: string): boolean {

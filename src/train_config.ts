@@ -17,6 +17,11 @@ export interface TrainConfig {
   gradClipNorm: number;
   /** Decay of the exponential moving average of the weights. Paper: 0.9999. */
   emaDecay: number;
+  /**
+   * Cap the EMA decay by (1 + step) / (10 + step) early in training, so that short runs
+   * sample from trained weights. Default false (the paper's constant decay).
+   */
+  emaWarmup: boolean;
   /** Adam beta1. Default 0.9. */
   adamBeta1: number;
   /** Adam beta2. Default 0.999. */
@@ -42,6 +47,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   warmupSteps: 5000,
   gradClipNorm: 1.0,
   emaDecay: 0.9999,
+  emaWarmup: false,
   adamBeta1: 0.9,
   adamBeta2: 0.999,
   adamEpsilon: 1e-8,

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   adamUpdate,
   createAdamState,
+  emaDecayAt,
   emaUpdate,
   globalNorm,
   learningRateAt,
@@ -18,6 +19,14 @@ Deno.test("learningRateAt() warms up linearly to the peak, then stays there", ()
   assertNear(learningRateAt(4999, cfg), 2e-4, 1e-15);
   assertNear(learningRateAt(100_000, cfg), 2e-4, 1e-15);
   assertNear(learningRateAt(0, { learningRate: 0.1, warmupSteps: 0 }), 0.1, 0);
+});
+
+Deno.test("emaDecayAt() warms up as (1 + step) / (10 + step), capped at the decay", () => {
+  const cfg = { emaDecay: 0.999, emaWarmup: true };
+  assertNear(emaDecayAt(1, cfg), 2 / 11, 1e-15);
+  assertNear(emaDecayAt(90, cfg), 91 / 100, 1e-15);
+  assertNear(emaDecayAt(100_000, cfg), 0.999, 1e-15);
+  assertNear(emaDecayAt(1, { ...cfg, emaWarmup: false }), 0.999, 0);
 });
 
 Deno.test("globalNorm() is the L2 norm over all gradients together", () => {

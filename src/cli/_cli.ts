@@ -1,5 +1,6 @@
 // Shared plumbing of the command-line entry points: one-line errors and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { BackendName } from "../backend.ts";
 
 /** An error caused by the user's input (a flag, a path, a file): one line, exit code 2. */
 export class CliError extends Error {
@@ -69,6 +70,13 @@ export function choiceFlag<C extends string>(
     throw new CliError(`--${name} must be one of ${choices.join(", ")}: got "${value}"`);
   }
   return value as C;
+}
+
+const BACKENDS: readonly BackendName[] = ["auto", "wasm", "cpu", "webgpu", "tensorflow"];
+
+/** Parses `--backend`, shared by every command. */
+export function backendFlag(value: string | undefined): BackendName {
+  return choiceFlag("backend", value, BACKENDS, "auto");
 }
 
 /**

@@ -3,6 +3,8 @@
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { loadPretrained } from "../io/pretrained.ts";
 import type { UNet } from "../nn/unet.ts";
+import { createUNet } from "../nn/create_unet.ts";
+import { getPreset, type SampleConfig } from "../presets.ts";
 import { loadRun } from "../train/load_run.ts";
 import { CliError } from "./_cli.ts";
 
@@ -18,14 +20,28 @@ export interface LoadedModel {
   scheduler: Partial<SchedulerConfig>;
   what: string;
   data?: string;
+  /** The sampling defaults of the preset the model came from, if known. */
+  sampleDefaults?: SampleConfig;
 }
 
 /** Loads the model named by `--checkpoint` or `--pretrained`. */
 export async function loadModel(
-  flags: { checkpoint?: string; pretrained?: string },
+  flags: { checkpoint?: string; pretrained?: string; preset?: string },
+  opts: { seed?: number } = {},
 ): Promise<LoadedModel> {
-  if (flags.checkpoint && flags.pretrained) {
-    throw new CliError("Give only one of --checkpoint and --pretrained");
+  if ([flags.checkpoint, flags.pretrained, flags.preset].filter((f) => f).length > 1) {
+    throw new CliError(
+      `Give only one of --checkpoint and --pretrained${flags.preset ? " and --preset" : ""}`,
+    );
+  }
+  if (flags.preset) {
+    const preset = getPreset(flags.preset);
+    return {
+      unet: createUNet(preset.unet, { seed: opts.seed ?? 0 }),
+      scheduler: preset.scheduler,
+      what: `untrained preset ${flags.preset}`,
+      sampleDefaults: preset.sample,
+    };
   }
   if (flags.pretrained) {
     const loaded = await loadPretrained(flags.pretrained);
@@ -41,6 +57,7 @@ export async function loadModel(
     scheduler: run.config.scheduler,
     what: `${run.checkpoint} (step ${run.step}, EMA weights)`,
     data: run.config.data,
+    sampleDefaults: run.config.preset ? getPreset(run.config.preset).sample : undefined,
   };
 }
 

@@ -1,9 +1,9 @@
 // `deno task eval`: the variational bound on the NLL in bits/dim (the paper's Table 1).
-import { type BackendName, setBackend } from "../backend.ts";
+import { setBackend } from "../backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
 import { loadDataset } from "../io/dataset.ts";
-import { choiceFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
 import { loadModel, MODEL_HELP } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 import { saveTermsPlot } from "./_terms_plot.ts";
@@ -55,12 +55,7 @@ async function main(): Promise<number> {
   const n = intFlag("n", flags.n, 16);
   const batch = intFlag("batch", flags.batch, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
-  const backend = choiceFlag<BackendName>(
-    "backend",
-    flags.backend,
-    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
-    "auto",
-  );
+  const backend = backendFlag(flags.backend);
   const out = flags.out ?? "nll.json";
   const plot = flags.plot ?? "nll.png";
   await setBackend(backend);

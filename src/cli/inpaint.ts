@@ -1,12 +1,20 @@
 // `deno task inpaint`: fill the masked part of an image with the reverse process (RePaint).
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, setBackend } from "../backend.ts";
+import { setBackend } from "../backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/grid.ts";
 import { decodeImage, decodeImageRgb8 } from "../io/image.ts";
-import { choiceFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import {
+  backendFlag,
+  choiceFlag,
+  CliError,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  runCli,
+} from "./_cli.ts";
 import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 
@@ -63,12 +71,7 @@ async function main(): Promise<number> {
   const eta = numberFlag("eta", flags.eta, 0);
   const seed = intFlag("seed", flags.seed, 0, 0);
   const sampler = choiceFlag("sampler", flags.sampler, ["ddpm", "ddim"], "ddpm");
-  const backend = choiceFlag<BackendName>(
-    "backend",
-    flags.backend,
-    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
-    "auto",
-  );
+  const backend = backendFlag(flags.backend);
   const out = flags.out ?? "inpainted.png";
   await setBackend(backend);
 

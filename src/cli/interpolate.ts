@@ -1,11 +1,11 @@
 // `deno task interpolate`: a row of the paper's Figure 8, two images mixed in latent space.
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, setBackend } from "../backend.ts";
+import { setBackend } from "../backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
 import { saveGrid } from "../io/grid.ts";
 import { decodeImage } from "../io/image.ts";
-import { choiceFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
 import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 
@@ -53,12 +53,7 @@ async function main(): Promise<number> {
   const lambdas = intFlag("lambdas", flags.lambdas, 11, 2);
   const seed = intFlag("seed", flags.seed, 0, 0);
   const ts = (flags.t ?? "500").split(",").map((s) => intFlag("t", s.trim(), 500, 0));
-  const backend = choiceFlag<BackendName>(
-    "backend",
-    flags.backend,
-    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
-    "auto",
-  );
+  const backend = backendFlag(flags.backend);
   const out = flags.out ?? "interpolation.png";
   await setBackend(backend);
 

@@ -1,18 +1,14 @@
 // `deno task sample`: draw images from a trained run, a diffusers model, or a fresh preset.
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, setBackend } from "../backend.ts";
+import { setBackend } from "../backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
-import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { saveGif } from "../io/gif.ts";
 import { imagesToGrid, saveGrid } from "../io/grid.ts";
-import { loadPretrained } from "../io/pretrained.ts";
-import { createUNet } from "../nn/create_unet.ts";
-import type { UNet } from "../nn/unet.ts";
-import { getPreset, type SampleConfig } from "../presets.ts";
-import { loadRun } from "../train/load_run.ts";
-import { choiceFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import type { SampleConfig } from "../presets.ts";
+import { loadModel } from "./_load_model.ts";
+import { backendFlag, choiceFlag, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
 import { Progress } from "./_progress.ts";
 
 const HELP = `Usage: deno task sample [flags]
@@ -65,47 +61,19 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const sources = [flags.checkpoint, flags.pretrained, flags.preset].filter((s) => s);
-  if (sources.length > 1) {
-    throw new CliError("Give only one of --checkpoint, --pretrained and --preset");
-  }
   const n = intFlag("n", flags.n, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
   const chunk = intFlag("batch", flags.batch, 16);
   const eta = numberFlag("eta", flags.eta, 0);
   const frameCount = intFlag("frame-count", flags["frame-count"], 20, 2);
-  const backend = choiceFlag<BackendName>(
-    "backend",
-    flags.backend,
-    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
-    "auto",
-  );
+  const backend = backendFlag(flags.backend);
   const out = flags.out ?? "samples.png";
   await setBackend(backend);
 
-  let unet: UNet;
-  let schedulerConfig: Partial<SchedulerConfig>;
-  let defaults: Partial<SampleConfig> = {};
-  let what: string;
-  if (flags.pretrained) {
-    const loaded = await loadPretrained(flags.pretrained);
-    unet = loaded.unet;
-    schedulerConfig = loaded.scheduler.config;
-    what = `pretrained ${flags.pretrained}`;
-  } else if (flags.preset) {
-    const preset = getPreset(flags.preset);
-    unet = createUNet(preset.unet, { seed });
-    schedulerConfig = preset.scheduler;
-    defaults = preset.sample;
-    what = `untrained preset ${flags.preset}`;
-  } else {
-    const path = flags.checkpoint ?? "runs/tiny";
-    const run = await loadRun(path);
-    unet = run.unet;
-    schedulerConfig = run.config.scheduler;
-    if (run.config.preset) defaults = getPreset(run.config.preset).sample;
-    what = `${run.checkpoint} (step ${run.step}, EMA weights)`;
-  }
+  const { unet, scheduler: schedulerConfig, what, sampleDefaults } = await loadModel(flags, {
+    seed,
+  });
+  const defaults: Partial<SampleConfig> = sampleDefaults ?? {};
 
   const sampler = choiceFlag(
     "sampler",

@@ -1,9 +1,9 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
-import { type BackendName, setBackend } from "../backend.ts";
+import { setBackend } from "../backend.ts";
 import { getPreset, type PresetName } from "../presets.ts";
 import { train } from "../train/train.ts";
 import type { TrainConfig } from "../train_config.ts";
-import { choiceFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 
 const HELP = `Usage: deno task train [flags]
@@ -61,12 +61,7 @@ async function main(): Promise<number> {
     overrides.checkpointEvery = intFlag("checkpoint-every", flags["checkpoint-every"], 0);
   }
   const seed = intFlag("seed", flags.seed, 0, 0);
-  const backend = choiceFlag<BackendName>(
-    "backend",
-    flags.backend,
-    ["auto", "wasm", "cpu", "webgpu", "tensorflow"],
-    "auto",
-  );
+  const backend = backendFlag(flags.backend);
   const outDir = flags.out ?? `runs/${presetName}`;
   const data = flags.data ?? "emoji";
   if (data !== "emoji") {

@@ -47,7 +47,8 @@ const GROUPS = [["model", "model"], ["ema", "ema"], ["adamM", "adam_m"], [
  *
  * @example
  * ```ts
- * import { checkpointName } from "@x/ddpm";
+ * import { checkpointName, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * if (checkpointName(1500) !== "step-00001500.safetensors") throw new Error();
  * ```
  */
@@ -65,7 +66,8 @@ export function checkpointName(step: number): string {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadCheckpoint, saveCheckpoint } from "@x/ddpm";
+ * import { loadCheckpoint, saveCheckpoint, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const w = new Map([["conv_in.bias", tf.tensor([1, 2])]]);
  * await saveCheckpoint(`${dir}/a.safetensors`, { step: 3, model: w, ema: w, metadata: {} });
@@ -103,7 +105,8 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
  *
  * @example
  * ```ts
- * import { CheckpointError, loadCheckpoint } from "@x/ddpm";
+ * import { CheckpointError, loadCheckpoint, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * try {
  *   await loadCheckpoint("/no/such/file.safetensors");
  *   throw new Error("should have failed");
@@ -163,7 +166,8 @@ export async function loadCheckpoint(path: string): Promise<CheckpointState> {
  *
  * @example
  * ```ts
- * import { listCheckpoints } from "@x/ddpm";
+ * import { listCheckpoints, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * if ((await listCheckpoints(dir)).length !== 0) throw new Error();
  * await Deno.remove(dir);

@@ -35,7 +35,8 @@ export interface AdamState {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { createAdamState } from "@x/ddpm";
+ * import { createAdamState, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const w = new Map([["w", tf.variable(tf.ones([2]))]]);
  * const state = createAdamState(w);
  * if (state.m.get("w")!.shape[0] !== 2) throw new Error();
@@ -61,7 +62,8 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { globalNorm } from "@x/ddpm";
+ * import { globalNorm, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const n = globalNorm({ a: tf.tensor([3]), b: tf.tensor([4]) });
  * if (n.dataSync()[0] !== 5) throw new Error();
  * ```
@@ -87,7 +89,8 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { adamUpdate, createAdamState } from "@x/ddpm";
+ * import { adamUpdate, createAdamState, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const w = new Map([["w", tf.variable(tf.tensor([1]))]]);
  * const state = createAdamState(w);
  * adamUpdate(w, { w: tf.tensor([0.5]) }, state, {
@@ -130,7 +133,8 @@ export function adamUpdate(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { emaUpdate } from "@x/ddpm";
+ * import { emaUpdate, setBackend } from "@x/ddpm";
+ * await setBackend("cpu");
  * const ema = new Map([["w", tf.variable(tf.tensor([0]))]]);
  * emaUpdate(ema, new Map([["w", tf.variable(tf.tensor([1]))]]), 0.9);
  * if (Math.abs(ema.get("w")!.dataSync()[0] - 0.1) > 1e-7) throw new Error();

@@ -29,7 +29,7 @@ import {
 import { saveLossPlot } from "./loss_plot.ts";
 import { createAdamState } from "./optimizer.ts";
 import { type TrainState, trainStep } from "./train_step.ts";
-import { learningRateAt } from "./schedule.ts";
+import { emaDecayAt, learningRateAt } from "./schedule.ts";
 
 /** Metrics of one optimisation step, as written to `metrics.jsonl`. */
 export interface StepMetrics {
@@ -249,7 +249,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         dropoutSeed: deriveSeed(seed, step, 3),
         learningRate: lr,
         step: step + 1,
-      }, cfg);
+      }, { ...cfg, emaDecay: emaDecayAt(step + 1, cfg) });
       x0.dispose();
 
       const finite = Number.isFinite(loss) && Number.isFinite(norm);
