@@ -141,6 +141,67 @@ Deno.test("deno task sample writes a grid and a GIF from the trained run", async
   assert.equal(String.fromCharCode(...frames.slice(0, 6)), "GIF89a");
 });
 
+Deno.test("deno task eval, interpolate and inpaint run end to end on the trained run", async () => {
+  const images = `${tmp}/images`;
+  const mask = new Image(32, 32);
+  mask.fill(0x000000ff);
+  for (let y = 1; y <= 32; y++) for (let x = 1; x <= 16; x++) mask.setPixelAt(x, y, 0xffffffff);
+  await Deno.writeFile(`${tmp}/mask.png`, await mask.encode());
+  const runs: [string[], string][] = [
+    [[
+      "eval",
+      "--data",
+      images,
+      "--n",
+      "2",
+      "--timesteps",
+      "3",
+      "--out",
+      `${tmp}/nll.json`,
+      "--plot",
+      `${tmp}/nll.png`,
+    ], `${tmp}/nll.json`],
+    [[
+      "interpolate",
+      "--a",
+      `${images}/img0.png`,
+      "--b",
+      `${images}/img2.png`,
+      "--t",
+      "5",
+      "--lambdas",
+      "3",
+      "--out",
+      `${tmp}/interp.png`,
+    ], `${tmp}/interp.png`],
+    [[
+      "inpaint",
+      "--image",
+      `${images}/img0.png`,
+      "--mask",
+      `${tmp}/mask.png`,
+      "--sampler",
+      "ddim",
+      "--steps",
+      "3",
+      "--n",
+      "2",
+      "--out",
+      `${tmp}/inpaint.png`,
+    ], `${tmp}/inpaint.png`],
+  ];
+  for (const [args, output] of runs) {
+    const r = await task([...args, "--checkpoint", run, "--backend", "wasm"], { cwd: tmp });
+    assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
+    assert.ok((await Deno.stat(output)).size > 0);
+  }
+  const nll = JSON.parse(await Deno.readTextFile(`${tmp}/nll.json`));
+  assert.ok(
+    nll.bitsPerDim > 0 && Number.isFinite(nll.bitsPerDim),
+    JSON.stringify(nll).slice(0, 200),
+  );
+});
+
 Deno.test("deno task sample fails in one line with exit code 2 on bad input", async () => {
   const cases = [
     ["sample", "--checkpoint", `${tmp}/no-such-run`],
@@ -210,6 +271,9 @@ Deno.test("deno task train stops on SIGINT with exit 130 and a loadable checkpoi
   assert.equal(status.code, 130, new TextDecoder().decode(status.stderr));
   const loaded = await loadRun(out);
   assert.ok(loaded.step >= 2 && loaded.step < 1000, String(loaded.step));
+  // The checkpoint is of the last finished step: every logged step is in it.
+  const logged = (await Deno.readTextFile(`${out}/metrics.jsonl`)).trim().split("\n").length;
+  assert.equal(logged, loaded.step);
   loaded.unet.dispose();
 });
 

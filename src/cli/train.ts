@@ -16,8 +16,8 @@ With no flags it trains the tiny preset on the built-in emoji images.
                         "emoji" (default: emoji, 3,786 images from emoji-datasource-google)
   --preset NAME         tiny, cifar10, celebahq256, lsun256 (default tiny)
   --out DIR             run folder (default runs/<preset>)
-  --steps N             total steps (default: the preset's; tiny: 1500)
-  --batch-size N        images per step (default: the preset's; tiny: 16)
+  --steps N             total steps (default: the preset's; tiny: 1000)
+  --batch-size N        images per step (default: the preset's; tiny: 8)
   --lr X                peak learning rate (default: the preset's; tiny: 1e-3)
   --sample-every N      write a grid of EMA samples every N steps, 0 = never
   --checkpoint-every N  write a checkpoint every N steps

@@ -14,3 +14,8 @@ export * from "./thresholding.ts";
 export * from "./noise_scheduler.ts";
 export * from "./ddpm_scheduler.ts";
 export * from "./ddim_scheduler.ts";
+export * from "./sample.ts";
+export * from "./nll_math.ts";
+export * from "./nll.ts";
+export * from "./interpolate.ts";
+export * from "./inpaint.ts";

@@ -17,6 +17,8 @@
  */
 export class DatasetError extends Error {
   /**
+   * Makes the error.
+   *
    * @param message What is wrong with the source, and the fix.
    * @param options The underlying error, if any.
    */

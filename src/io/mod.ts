@@ -17,3 +17,5 @@ export * from "./emoji_dataset.ts";
 export * from "./dataset.ts";
 export * from "./safetensors.ts";
 export * from "./torch_pickle.ts";
+export * from "./pretrained.ts";
+export * from "./save_diffusers.ts";

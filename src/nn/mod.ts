@@ -19,3 +19,4 @@ export * from "./unet.ts";
 export * from "./create_unet.ts";
 export * from "./diffusers_layout.ts";
 export * from "./diffusers_config.ts";
+export * from "./unet_config.ts";

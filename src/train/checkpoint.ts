@@ -10,7 +10,11 @@ import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
 export class CheckpointError extends Error {
-  /** @param message What is wrong and how to fix it. */
+  /**
+   * Makes the error.
+   *
+   * @param message What is wrong and how to fix it.
+   */
   constructor(message: string) {
     super(message);
     this.name = "CheckpointError";

@@ -113,7 +113,11 @@ export interface RunConfig {
 
 /** Thrown when too many steps in a row have a non-finite loss. */
 export class TrainingDivergedError extends Error {
-  /** @param message What happened and what to try. */
+  /**
+   * Makes the error.
+   *
+   * @param message What happened and what to try.
+   */
   constructor(message: string) {
     super(message);
     this.name = "TrainingDivergedError";
@@ -174,64 +178,64 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { numTrainTimesteps } = scheduler.config;
   const state: TrainState = { unet, weights, adam, ema, scheduler };
 
-  // Resume: the checkpoint holds weights, EMA, moments and the step; draws derive from them.
   let step = 0;
   let lastCheckpoint = "";
-  const existing = await listCheckpoints(outDir);
-  if (opts.resume && existing.length > 0) {
-    lastCheckpoint = existing[existing.length - 1];
-    const state = await loadCheckpoint(lastCheckpoint);
-    try {
-      unet.setWeights(state.model);
-      assignAll(ema, state.ema, lastCheckpoint);
-      if (state.adamM && state.adamV) {
-        assignAll(adam.m, state.adamM, lastCheckpoint);
-        assignAll(adam.v, state.adamV, lastCheckpoint);
-      }
-    } catch (err) {
-      if (err instanceof CheckpointError) throw err;
-      throw new CheckpointError(
-        `Cannot resume from ${lastCheckpoint}: ${(err as Error).message}`,
-      );
-    } finally {
-      disposeCheckpoint(state);
-    }
-    step = state.step;
-    console.error(`ddpm: resumed ${outDir} at step ${step}`);
-  } else if (!opts.resume && existing.length > 0) {
-    throw new RangeError(
-      `Cannot start a new run in ${outDir}: it already holds checkpoints. ` +
-        "Pass --resume to continue it, or choose another --out.",
-    );
-  }
-
-  const metricsFile = await Deno.open(`${outDir}/metrics.jsonl`, {
-    append: true,
-    create: true,
-  });
-  const encoder = new TextEncoder();
-  const losses: { step: number; loss: number }[] = await readLossHistory(outDir);
-  let lastLoss = NaN;
-  let badInRow = 0;
-
-  const writeCheckpoint = async () => {
-    const path = `${outDir}/checkpoints/${checkpointName(step)}`;
-    await saveCheckpoint(path, {
-      step,
-      model: weights,
-      ema,
-      adamM: adam.m,
-      adamV: adam.v,
-      metadata: { seed: String(seed) },
-    });
-    lastCheckpoint = path;
-    const all = await listCheckpoints(outDir);
-    for (const old of all.slice(0, Math.max(0, all.length - cfg.keepCheckpoints))) {
-      await Deno.remove(old);
-    }
-  };
-
+  let metricsFile: Deno.FsFile | undefined;
   try {
+    // Resume: the checkpoint holds weights, EMA, moments and the step; draws derive from them.
+    const existing = await listCheckpoints(outDir);
+    if (opts.resume && existing.length > 0) {
+      lastCheckpoint = existing[existing.length - 1];
+      const saved = await loadCheckpoint(lastCheckpoint);
+      try {
+        unet.setWeights(saved.model);
+        assignAll(ema, saved.ema, lastCheckpoint);
+        if (saved.adamM && saved.adamV) {
+          assignAll(adam.m, saved.adamM, lastCheckpoint);
+          assignAll(adam.v, saved.adamV, lastCheckpoint);
+        }
+      } catch (err) {
+        if (err instanceof CheckpointError) throw err;
+        throw new CheckpointError(
+          `Cannot resume from ${lastCheckpoint}: ${(err as Error).message}`,
+        );
+      } finally {
+        disposeCheckpoint(saved);
+      }
+      step = saved.step;
+      // Steps logged after the checkpoint will run again; drop their lines.
+      await truncateMetrics(outDir, step);
+      console.error(`ddpm: resumed ${outDir} at step ${step}`);
+    } else if (!opts.resume && existing.length > 0) {
+      throw new RangeError(
+        `Cannot start a new run in ${outDir}: it already holds checkpoints. ` +
+          "Pass --resume to continue it, or choose another --out.",
+      );
+    }
+
+    metricsFile = await Deno.open(`${outDir}/metrics.jsonl`, { append: true, create: true });
+    const encoder = new TextEncoder();
+    const losses: { step: number; loss: number }[] = await readLossHistory(outDir);
+    let lastLoss = NaN;
+    let badInRow = 0;
+
+    const writeCheckpoint = async () => {
+      const path = `${outDir}/checkpoints/${checkpointName(step)}`;
+      await saveCheckpoint(path, {
+        step,
+        model: weights,
+        ema,
+        adamM: adam.m,
+        adamV: adam.v,
+        metadata: { seed: String(seed) },
+      });
+      lastCheckpoint = path;
+      const all = await listCheckpoints(outDir);
+      for (const old of all.slice(0, Math.max(0, all.length - cfg.keepCheckpoints))) {
+        await Deno.remove(old);
+      }
+    };
+
     while (step < cfg.steps) {
       const started = performance.now();
       // Draws of this step depend only on (seed, step), so a resumed run repeats them.
@@ -304,7 +308,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (!lastCheckpoint) await writeCheckpoint();
     return { step, loss: lastLoss, status: "done", checkpoint: lastCheckpoint, outDir };
   } finally {
-    metricsFile.close();
+    metricsFile?.close();
     unet.dispose();
     tf.dispose([...ema.values(), ...adam.m.values(), ...adam.v.values()]);
   }
@@ -356,6 +360,15 @@ function assignAll(
     }
     v.assign(s);
   }
+}
+
+async function truncateMetrics(outDir: string, step: number): Promise<void> {
+  const path = `${outDir}/metrics.jsonl`;
+  const text = await Deno.readTextFile(path).catch(() => "");
+  const kept = text.split("\n").filter((l) => l.trim() && JSON.parse(l).step <= step);
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, kept.map((l) => l + "\n").join(""));
+  await Deno.rename(tmp, path);
 }
 
 async function readLossHistory(outDir: string): Promise<{ step: number; loss: number }[]> {

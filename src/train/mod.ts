@@ -1,0 +1,13 @@
+/**
+ * Training: the paper's recipe (Algorithm 1) with warmup, clipping, EMA and resumable
+ * checkpoints.
+ *
+ * @module
+ */
+export * from "./train.ts";
+export * from "./train_step.ts";
+export * from "./checkpoint.ts";
+export * from "./load_run.ts";
+export * from "./loss_plot.ts";
+export * from "./schedule.ts";
+export * from "./optimizer.ts";
