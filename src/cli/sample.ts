@@ -91,7 +91,9 @@ async function main(): Promise<number> {
     ? new DDIMScheduler(schedulerConfig)
     : new DDPMScheduler(schedulerConfig);
 
-  console.error(`ddpm: sampling ${n} images from ${what} with ${sampler}, ${steps} steps`);
+  console.error(
+    `ddpm: sampling ${n} image${n === 1 ? "" : "s"} from ${what} with ${sampler}, ${steps} steps`,
+  );
   const progress = new Progress(steps, { label: "sample", unit: "steps" });
   const frameSteps = new Set(
     Array.from({ length: frameCount }, (_, i) => Math.round((i * (steps - 1)) / (frameCount - 1))),
@@ -116,7 +118,11 @@ async function main(): Promise<number> {
     },
   });
   await saveGrid(images, out, { cols });
-  console.log(`wrote ${out} (${n} images, ${unet.config.resolution}x${unet.config.resolution})`);
+  console.log(
+    `wrote ${out} (${n} image${
+      n === 1 ? "" : "s"
+    }, ${unet.config.resolution}x${unet.config.resolution})`,
+  );
   if (flags.frames) {
     await saveGif(frames, flags.frames);
     console.log(`wrote ${flags.frames} (${frames.length} frames of the reverse process)`);
@@ -128,7 +134,11 @@ async function main(): Promise<number> {
       tf.stack(progression, 1).reshape([n * k, ...images.shape.slice(1)]) as tf.Tensor4D
     );
     await saveGrid(grid, flags.progressive, { cols: k });
-    console.log(`wrote ${flags.progressive} (${n} images x ${k} steps of the predicted x_0)`);
+    console.log(
+      `wrote ${flags.progressive} (${n} image${
+        n === 1 ? "" : "s"
+      } x ${k} steps of the predicted x_0)`,
+    );
     tf.dispose([grid, ...progression]);
   }
   tf.dispose(images);
