@@ -20,8 +20,9 @@ With no flags it trains the tiny preset on the built-in emoji images.
   --batch-size N        images per step (default: the preset's; tiny: 8)
   --lr X                peak learning rate (default: the preset's; tiny: 1e-3)
   --sample-every N      write a grid of EMA samples every N steps, 0 = never
-  --checkpoint-every N  write a checkpoint every N steps
-  --resume              continue the run in --out from its last checkpoint
+                        (default: the preset's; tiny: 200)
+  --checkpoint-every N  write a checkpoint every N steps (default: the preset's; tiny: 200)
+  --resume              continue the run in --out from its last checkpoint (default: off)
   --seed N              seed of the weights, the shuffle and the noise (default 0)
   --backend NAME        auto, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help            show this help
