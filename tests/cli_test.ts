@@ -3,8 +3,9 @@ import { Image } from "imagescript";
 import { loadRun, setBackend } from "../mod.ts";
 import { makeImages } from "./_data.ts";
 import { assert } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
-await setBackend("wasm");
+await setBackend(FAST_BACKEND);
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 
 async function task(
@@ -93,7 +94,7 @@ Deno.test("deno task train trains on a folder, skipping a corrupt image with one
       "--sample-every",
       "4",
       "--backend",
-      "wasm",
+      FAST_BACKEND,
     ],
     { cwd: tmp },
   );
@@ -127,7 +128,7 @@ Deno.test("deno task sample writes a grid and a GIF from the trained run", async
       "--frame-count",
       "3",
       "--backend",
-      "wasm",
+      FAST_BACKEND,
     ],
     { cwd: tmp },
   );
@@ -191,7 +192,7 @@ Deno.test("deno task eval, interpolate and inpaint run end to end on the trained
     ], `${tmp}/inpaint.png`],
   ];
   for (const [args, output] of runs) {
-    const r = await task([...args, "--checkpoint", run, "--backend", "wasm"], { cwd: tmp });
+    const r = await task([...args, "--checkpoint", run, "--backend", FAST_BACKEND], { cwd: tmp });
     assert.equal(r.code, 0, `${args[0]}: ${r.stderr}`);
     assert.ok((await Deno.stat(output)).size > 0);
   }
@@ -222,7 +223,7 @@ Deno.test("deno task train fails in one line with exit code 2 on an empty folder
   const empty = `${tmp}/empty`;
   await Deno.mkdir(empty, { recursive: true });
   const r = await task(
-    ["train", "--data", empty, "--out", `${tmp}/run-empty`, "--backend", "wasm"],
+    ["train", "--data", empty, "--out", `${tmp}/run-empty`, "--backend", FAST_BACKEND],
     {
       cwd: tmp,
     },
@@ -254,7 +255,7 @@ Deno.test("deno task train stops on SIGINT with exit 130 and a loadable checkpoi
       "--sample-every",
       "0",
       "--backend",
-      "wasm",
+      FAST_BACKEND,
     ],
     cwd: tmp,
     stdout: "piped",

@@ -6,6 +6,7 @@ import type { NoisePredictor } from "../src/diffusion/sample.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
 import { presets } from "../src/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 const RES = 8;
 
@@ -33,7 +34,7 @@ function truthModel(x0: tf.Tensor4D): NoisePredictor & { calls: number } {
 }
 
 Deno.test("inpaint() keeps the known pixels exactly and changes the unknown ones", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const unet = createUNet({ ...presets.tiny.unet, resolution: RES }, { seed: 2 });
   const image = picture(2, 1);
   const mask = leftHalf();

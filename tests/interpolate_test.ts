@@ -6,6 +6,7 @@ import { interpolate } from "../src/diffusion/interpolate.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
 import { presets } from "../src/presets.ts";
 import { assert, assertClose } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 const CONFIG = { ...presets.tiny.unet, resolution: 8 };
 
@@ -42,7 +43,7 @@ Deno.test("interpolate() at t = 0 returns a and b exactly at lambda 0 and 1", as
 });
 
 Deno.test("interpolate() diffuses a and b with one noise and denoises t steps", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const unet = createUNet(CONFIG, { seed: 1 });
   const a = pattern(3), b = pattern(4);
   const scheduler = new DDIMScheduler({ numTrainTimesteps: 20 });

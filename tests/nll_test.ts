@@ -11,6 +11,7 @@ import {
 import { createUNet } from "../src/nn/create_unet.ts";
 import { presets } from "../src/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 /** Composite Simpson's rule of f over [a, b] with n (even) intervals. */
 function simpson(f: (x: number) => number, a: number, b: number, n = 20000): number {
@@ -210,7 +211,7 @@ Deno.test("evaluateNll() with numTimesteps scales the sampled KL terms by (T - 1
 });
 
 Deno.test("evaluateNll() of the true-noise oracle is below that of an untrained UNet", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const before = tf.memory().numTensors;
   const scheduler = new DDPMScheduler({ numTrainTimesteps: 100, varianceType: "fixed_large" });
   const images = gridImages(1, 8, 11);

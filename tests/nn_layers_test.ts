@@ -11,6 +11,7 @@ import {
   upsampleNearest2x,
 } from "../mod.ts";
 import { assert, assertClose } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 function rand(n: number, seed: number, scale = 1): Float64Array {
   const r = mulberry32(seed);
@@ -67,12 +68,12 @@ function hostLinear(
   return y;
 }
 
-Deno.test("groupNorm() matches a float64 group norm on cpu and wasm", async () => {
+Deno.test(`groupNorm() matches a float64 group norm on cpu and ${FAST_BACKEND}`, async () => {
   const shape = [2, 3, 4, 8];
   const x = rand(2 * 3 * 4 * 8, 1, 3).map((v, i) => v + (i % 8)); // offset per channel
   const gamma = rand(8, 2), beta = rand(8, 3);
   const want = hostGroupNorm(x, shape, gamma, beta, 4, 1e-6);
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ["cpu", FAST_BACKEND] as const) {
     await setBackend(backend);
     const got = tf.tidy(() =>
       groupNorm(tf.tensor4d(f32(x), shape as [number, number, number, number]), {
@@ -93,7 +94,7 @@ Deno.test("groupNorm() matches a float64 group norm on cpu and wasm", async () =
   );
 });
 
-Deno.test("groupNorm() gradient on wasm equals cpu's", async () => {
+Deno.test(`groupNorm() gradient on ${FAST_BACKEND} equals cpu's`, async () => {
   const shape: [number, number, number, number] = [2, 4, 4, 8];
   const x = rand(256, 4), r = rand(256, 5), gamma = rand(8, 6);
   const grad = () =>
@@ -110,7 +111,7 @@ Deno.test("groupNorm() gradient on wasm equals cpu's", async () => {
     });
   await setBackend("cpu");
   const want = grad();
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   assertClose(grad(), want, { rtol: 1e-3, atol: 1e-5 });
 });
 
@@ -152,7 +153,7 @@ Deno.test("timestepEmbedding() is dense, swish, dense over the sinusoids", async
   assertClose(got, want, { rtol: 1e-4, atol: 1e-5 });
 });
 
-Deno.test("selfAttention() matches a float64 single-head attention on cpu and wasm", async () => {
+Deno.test(`selfAttention() matches a float64 single-head attention on cpu and ${FAST_BACKEND}`, async () => {
   const [n, h, w, c] = [2, 3, 2, 8];
   const hw = h * w;
   const x = rand(n * hw * c, 11, 2);
@@ -180,7 +181,7 @@ Deno.test("selfAttention() matches a float64 single-head attention on cpu and wa
     }
   }
   const want = hostLinear(att, n * hw, c, W[3], c, B[3]).map((val, i) => val + x[i]);
-  for (const backend of ["cpu", "wasm"] as const) {
+  for (const backend of ["cpu", FAST_BACKEND] as const) {
     await setBackend(backend);
     const got = tf.tidy(() => {
       const lin = (i: number) => ({
@@ -200,7 +201,7 @@ Deno.test("selfAttention() matches a float64 single-head attention on cpu and wa
 });
 
 Deno.test("matMul2d() and its gradients match a float64 product", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const a = rand(5 * 7, 22), b = rand(7 * 3, 23), r = rand(5 * 3, 24);
   const want = hostLinear(a, 5, 7, b, 3);
   const [y, ga, gb] = tf.tidy(() => {

@@ -1,10 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { createUNet, presets, setBackend } from "../mod.ts";
 import { assert } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 // The 256x256 forward pass is ~450 GFLOP: about a minute on wasm with two cores.
 Deno.test("UNet.predict() keeps the input's shape for every preset", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   // lsun256 and celebahq256 share one architecture; one forward pass covers both.
   assert.deepEqual(presets.lsun256.unet, presets.celebahq256.unet);
   for (const name of ["tiny", "cifar10", "celebahq256"] as const) {

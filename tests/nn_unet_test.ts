@@ -10,6 +10,7 @@ import {
   unetWeightSpecs,
 } from "../mod.ts";
 import { assert, assertClose } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 const SMALL: UNetConfig = {
   resolution: 8,
@@ -57,7 +58,7 @@ Deno.test("countUNetParams() gives the paper's sizes: 35,746,307 and 113,673,219
 });
 
 Deno.test("createUNet().numParams() equals countUNetParams() for tiny and cifar10", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   for (const name of ["tiny", "cifar10"] as const) {
     const unet = createUNet(name);
     assert.equal(unet.numParams(), countUNetParams(presets[name].unet), name);
@@ -66,7 +67,7 @@ Deno.test("createUNet().numParams() equals countUNetParams() for tiny and cifar1
 });
 
 Deno.test("getWeights() holds diffusers UNet2DModel keys with matching shapes for cifar10", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   // [key, PyTorch shape] pairs from diffusers' UNet2DModel with google/ddpm-cifar10-32's config.
   const expected: [string, number[]][] = [
     ["conv_in.weight", [128, 3, 3, 3]],
@@ -145,7 +146,7 @@ Deno.test("createUNet() is deterministic for a seed and differs across seeds", a
 });
 
 Deno.test("a fresh UNet outputs exactly zero, with the input's shape (tiny, cifar10)", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   for (const name of ["tiny", "cifar10"] as const) {
     const unet = createUNet(name, { seed: 1 });
     const [x, t] = inputs(2, 32, 5);
@@ -157,8 +158,8 @@ Deno.test("a fresh UNet outputs exactly zero, with the input's shape (tiny, cifa
   }
 });
 
-Deno.test("UNet gradients on wasm equal cpu's (custom conv gradients end to end)", async () => {
-  const run = async (backend: "cpu" | "wasm") => {
+Deno.test(`UNet gradients on ${FAST_BACKEND} equal cpu's (conv gradients end to end)`, async () => {
+  const run = async (backend: "cpu" | typeof FAST_BACKEND) => {
     await setBackend(backend);
     const unet = createUNet({ ...SMALL, dropout: 0 }, { seed: 2 });
     randomize(unet, 9);
@@ -174,7 +175,7 @@ Deno.test("UNet gradients on wasm equal cpu's (custom conv gradients end to end)
     return out;
   };
   const cpu = await run("cpu");
-  const wasm = await run("wasm");
+  const wasm = await run(FAST_BACKEND);
   assertClose([wasm.loss], [cpu.loss], { rtol: 1e-4 });
   const flat = (gs: ArrayLike<number>[]) => Float64Array.from(gs.flatMap((g) => Array.from(g)));
   const gc = flat(cpu.g), gw = flat(wasm.g);
@@ -183,7 +184,7 @@ Deno.test("UNet gradients on wasm equal cpu's (custom conv gradients end to end)
 });
 
 Deno.test("UNet.predict() leaks no tensors over 10 training steps of tiny", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const unet = createUNet({ ...presets.tiny.unet, dropout: 0.1 }, { seed: 0 });
   const [x, t] = inputs(2, 16, 7); // tiny runs on any size divisible by 4
   const vars = [...unet.getWeights().values()];
@@ -205,7 +206,7 @@ Deno.test("UNet.predict() leaks no tensors over 10 training steps of tiny", asyn
 });
 
 Deno.test("dropout acts only with training: true, and is reproducible for a seed", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const unet = createUNet(SMALL, { seed: 1 });
   randomize(unet, 3);
   const [x, t] = inputs(2, 8, 8);

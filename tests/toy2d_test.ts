@@ -14,8 +14,9 @@ import {
   trainToy,
 } from "./_toy_mlp.ts";
 import { assert } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
-await setBackend("wasm");
+await setBackend(FAST_BACKEND);
 
 const N = 600;
 const HELD_OUT = sampleRing(1000, 424242);

@@ -9,6 +9,7 @@ import {
 } from "../mod.ts";
 import { makeData } from "./_data.ts";
 import { assert, assertClose } from "./_assert.ts";
+import { FAST_BACKEND } from "./_backend.ts";
 
 /** A model small enough to train on the cpu backend in seconds. */
 const SMALL: Preset = {
@@ -75,7 +76,7 @@ Deno.test("train() for 20 steps equals 10 steps plus a resumed 10, on cpu", asyn
 });
 
 Deno.test("train() leaves tf.memory().numTensors flat over 50 steps", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const dir = await Deno.makeTempDir();
   const before = tf.memory().numTensors;
   const counts: number[] = [];
@@ -131,7 +132,7 @@ Deno.test("train() refuses to overwrite a run without resume", async () => {
 });
 
 Deno.test("train() lowers the loss of a small model clearly over 200 steps on wasm", async () => {
-  await setBackend("wasm");
+  await setBackend(FAST_BACKEND);
   const dir = await Deno.makeTempDir();
   const losses: number[] = [];
   const preset: Preset = {

@@ -1,6 +1,6 @@
 // Shared plumbing of the command-line entry points: one-line errors and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import type { BackendName } from "../backend.ts";
+import { BACKEND_NAMES, type BackendName } from "../backend.ts";
 
 /** An error caused by the user's input (a flag, a path, a file): one line, exit code 2. */
 export class CliError extends Error {
@@ -72,11 +72,9 @@ export function choiceFlag<C extends string>(
   return value as C;
 }
 
-const BACKENDS: readonly BackendName[] = ["auto", "wasm", "cpu", "webgpu", "tensorflow"];
-
 /** Parses `--backend`, shared by every command. */
 export function backendFlag(value: string | undefined): BackendName {
-  return choiceFlag("backend", value, BACKENDS, "auto");
+  return choiceFlag("backend", value, BACKEND_NAMES, "auto");
 }
 
 /**
@@ -108,5 +106,6 @@ export async function runCli(main: () => Promise<number | void>): Promise<never>
 function isInputError(err: unknown): boolean {
   return err instanceof RangeError || err instanceof TypeError ||
     err instanceof Deno.errors.NotFound ||
-    (err instanceof Error && /^(DatasetError|CheckpointError|FormatError)$/.test(err.name));
+    (err instanceof Error &&
+      /^(DatasetError|CheckpointError|FormatError|OneDnnUnavailableError)$/.test(err.name));
 }

@@ -30,7 +30,7 @@ Evaluation:
 Output:
   --out FILE          per-timestep terms and totals as JSON (default nll.json)
   --plot FILE         the terms against t as a PNG (default nll.png)
-  --backend NAME      auto, wasm, cpu, webgpu, tensorflow (default auto)
+  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help          show this help
 `;
 

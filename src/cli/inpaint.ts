@@ -39,7 +39,7 @@ Inpainting:
 
 Output:
   --out FILE          PNG grid (default inpainted.png)
-  --backend NAME      auto, wasm, cpu, webgpu, tensorflow (default auto)
+  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help          show this help
 `;
 

@@ -28,7 +28,7 @@ Interpolation:
 
 Output:
   --out FILE          PNG grid (default interpolation.png)
-  --backend NAME      auto, wasm, cpu, webgpu, tensorflow (default auto)
+  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help          show this help
 `;
 

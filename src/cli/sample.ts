@@ -35,7 +35,7 @@ Output:
   --frame-count N     frames in the GIF and columns of --progressive (default 20)
   --progressive FILE  also write a PNG grid of the predicted x_0 at those steps: one row per
                       image, one column per step (the paper's Figure 6)
-  --backend NAME      auto, wasm, cpu, webgpu, tensorflow (default auto)
+  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help          show this help
 `;
 

@@ -24,7 +24,7 @@ With no flags it trains the tiny preset on the built-in emoji images.
   --checkpoint-every N  write a checkpoint every N steps (default: the preset's; tiny: 200)
   --resume              continue the run in --out from its last checkpoint (default: off)
   --seed N              seed of the weights, the shuffle and the noise (default 0)
-  --backend NAME        auto, wasm, cpu, webgpu, tensorflow (default auto)
+  --backend NAME        auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help            show this help
 
 Ctrl-C finishes the current step, writes a checkpoint and exits; --resume continues.

@@ -4,9 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { SWISH } from "./_fused_kernels.ts";
+import { _ensureSwishGradient } from "./_swish_grad.ts";
 
 /**
- * Swish (SiLU): `x * sigmoid(x)`, the nonlinearity of the paper's UNet.
+ * Swish (SiLU): `x * sigmoid(x)`, the nonlinearity of the paper's UNet. Runs as one fused
+ * kernel on backends that register `DdpmSwish` (see `registerSwishKernels`), otherwise as
+ * `mul(x, sigmoid(x))`.
  *
  * @param x Any float tensor.
  * @returns A tensor of the same shape.
@@ -21,5 +25,9 @@ import * as tf from "@tensorflow/tfjs";
  * ```
  */
 export function swish<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === "float32" && tf.getKernel(SWISH, tf.getBackend())) {
+    _ensureSwishGradient();
+    return tf.engine().runKernel(SWISH, { x }) as T;
+  }
   return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
 }

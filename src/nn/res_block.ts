@@ -73,18 +73,19 @@ export function resBlock(
   weights: ResBlockWeights,
   opts: ResBlockOptions = {},
 ): tf.Tensor4D {
-  const norm = { groups: opts.groups, eps: opts.eps };
+  // Norm and swish as one op: a single kernel forward and backward where the backend has it.
+  const norm = { groups: opts.groups, eps: opts.eps, swish: true };
   const rate = opts.dropout ?? 0;
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`resBlock dropout must be in [0, 1): got ${rate}`);
   }
   return tf.tidy(() => {
     const outCh = weights.conv1.kernel.shape[3];
-    let h = swish(groupNorm(x, weights.norm1, norm));
+    let h = groupNorm(x, weights.norm1, norm);
     h = conv2d(h, weights.conv1.kernel, { bias: weights.conv1.bias });
     const tbias = dense(swish(temb), weights.timeEmbProj);
     h = tf.add(h, tf.reshape(tbias, [-1, 1, 1, outCh]));
-    h = swish(groupNorm(h, weights.norm2, norm));
+    h = groupNorm(h, weights.norm2, norm);
     if (opts.training && rate > 0) {
       h = tf.dropout(h, rate, undefined, opts.seed ?? 0) as tf.Tensor4D;
     }

@@ -7,7 +7,6 @@ import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "../random.ts";
 import { _planUNet, type _ResPlan, type _UNetPlan } from "./_unet_plan.ts";
 import { selfAttention } from "./attention.ts";
-import { swish } from "./activations.ts";
 import { conv2d } from "./conv2d.ts";
 import { downsample } from "./downsample.ts";
 import { groupNorm } from "./group_norm.ts";
@@ -148,7 +147,7 @@ export class UNetModel implements UNet {
         });
         if (level.sampler) h = upsample(h, this.#conv(level.sampler));
       }
-      h = swish(groupNorm(h, this.#norm("conv_norm_out"), normOpts));
+      h = groupNorm(h, this.#norm("conv_norm_out"), { ...normOpts, swish: true });
       const out = this.#conv("conv_out");
       return conv2d(h, out.kernel, { bias: out.bias });
     });

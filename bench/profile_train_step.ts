@@ -1,0 +1,84 @@
+// Per-kernel profile of one training step (forward, backward, clipping, Adam, EMA): the top
+// kernels by time, so the next bottleneck is visible.
+//
+//   deno run -A bench/profile_train_step.ts [--backend onednn] [--preset cifar10] [--batch 8]
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import {
+  type BackendName,
+  createAdamState,
+  createUNet,
+  DDPMScheduler,
+  type PresetName,
+  presets,
+  setBackend,
+  type TrainState,
+  trainStep,
+} from "../mod.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    backend: { type: "string", default: "onednn" },
+    preset: { type: "string", default: "cifar10" },
+    batch: { type: "string", default: "8" },
+    top: { type: "string", default: "10" },
+  },
+});
+await setBackend(flags.backend as BackendName);
+const name = flags.preset as PresetName;
+const batch = Number(flags.batch);
+const { unet: unetConfig, train } = presets[name];
+const unet = createUNet(name, { seed: 0 });
+const weights = unet.getWeights();
+const ema = new Map([...weights].map(([k, w]) => [k, tf.tidy(() => tf.variable(w.clone()))]));
+const state: TrainState = {
+  unet,
+  weights,
+  adam: createAdamState(weights),
+  ema,
+  scheduler: new DDPMScheduler(presets[name].scheduler),
+};
+const res = unetConfig.resolution;
+const x0 = tf.randomUniform([batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
+const t = Int32Array.from({ length: batch }, (_, i) => (i * 997) % 1000);
+const step = (i: number) =>
+  trainStep(state, {
+    x0,
+    t,
+    noiseSeed: i,
+    dropoutSeed: i,
+    learningRate: train.learningRate,
+    step: i,
+  }, train);
+
+step(1); // warm-up: primitive creation and first-touch allocations
+let start = performance.now();
+step(2);
+const plainMs = performance.now() - start;
+start = performance.now();
+const info = await tf.profile(() => {
+  step(3);
+});
+const profiledMs = performance.now() - start;
+
+const byKernel = new Map<string, { ms: number; calls: number }>();
+for (const k of info.kernels) {
+  const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+  e.ms += Number(k.kernelTimeMs) || 0;
+  e.calls++;
+  byKernel.set(k.name, e);
+}
+const total = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
+const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(flags.top));
+console.log(
+  `${flags.backend}, ${name}, batch ${batch}: step ${plainMs.toFixed(0)} ms ` +
+    `(${(batch / plainMs * 1000).toFixed(2)} img/s); profiled ${profiledMs.toFixed(0)} ms, ` +
+    `kernels ${total.toFixed(0)} ms`,
+);
+console.log("| kernel | calls | ms | share |");
+console.log("| --- | --- | --- | --- |");
+for (const [k, e] of rows) {
+  console.log(
+    `| ${k} | ${e.calls} | ${e.ms.toFixed(1)} | ${(100 * e.ms / total).toFixed(1)}% |`,
+  );
+}

@@ -1,0 +1,43 @@
+/**
+ * Access to tensor data on TF.js's cpu-family backends: `cpu` and the backends that extend
+ * it, which keep every float32 tensor as a plain Float32Array.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+
+/** The part of MathBackendCPU the fused kernels use. */
+interface CpuFamilyBackend {
+  data: { get(dataId: tf.DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
+}
+
+/** The input `name` of a kernel call; TF.js types every input as possibly missing. */
+export function _input(inputs: tf.NamedTensorInfoMap, name: string, kernel: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (!t) throw new TypeError(`${kernel} needs an input named ${name}`);
+  return t;
+}
+
+/**
+ * The Float32Array behind `t`, read the way TF.js's own cpu kernels read it (the data store
+ * moves data from another backend on first access).
+ */
+export function _float32Values(backend: unknown, t: tf.TensorInfo, kernel: string): Float32Array {
+  const values = (backend as CpuFamilyBackend).data.get(t.dataId).values;
+  if (t.dtype !== "float32" || !(values instanceof Float32Array)) {
+    throw new TypeError(
+      `${kernel} needs float32 tensors held as Float32Array (a cpu-family backend): got ${t.dtype}`,
+    );
+  }
+  return values;
+}
+
+/** A new float32 tensor on `backend` that takes ownership of `values`. */
+export function _makeFloat32(
+  backend: unknown,
+  shape: number[],
+  values: Float32Array,
+): tf.TensorInfo {
+  return (backend as CpuFamilyBackend).makeTensorInfo(shape, "float32", values);
+}

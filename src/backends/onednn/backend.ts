@@ -1,0 +1,70 @@
+/**
+ * The "onednn" TF.js backend: TF.js's plain-JS cpu backend, its tensors ordinary typed arrays
+ * (no WebAssembly heap limit), with the hot kernels replaced by oneDNN primitives called
+ * through Deno's FFI.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { registerGroupNormKernels } from "../group_norm_kernels.ts";
+import { registerSwishKernels } from "../swish_kernels.ts";
+import { ConvPrimitives } from "./_conv.ts";
+import { convKernels } from "./_conv_kernels.ts";
+import type { _OneDnnState } from "./_kernel_util.ts";
+import { openOneDnn } from "./_lib.ts";
+import { MatMulPrimitives } from "./_matmul.ts";
+import { matMulKernels } from "./_matmul_kernels.ts";
+
+/** The backend's name in TF.js's registry. */
+export const ONEDNN_BACKEND = "onednn";
+
+/**
+ * Registers the "onednn" backend with TF.js (once): every kernel of the cpu backend, with
+ * convolutions and matrix products native. Select it with `tf.setBackend("onednn")`.
+ *
+ * @returns The oneDNN version loaded.
+ * @throws {OneDnnUnavailableError} when `libdnnl.so.2` cannot be loaded, naming the fix.
+ *
+ * @example
+ * ```ts ignore
+ * import * as tf from "@tensorflow/tfjs";
+ * import { registerOneDnnBackend } from "@x/ddpm/backends";
+ * registerOneDnnBackend();
+ * await tf.setBackend("onednn");
+ * ```
+ */
+export function registerOneDnnBackend(): string {
+  const rt = openOneDnn();
+  if (tf.findBackend(ONEDNN_BACKEND)) return rt.version;
+  const cpu = tf.findBackend("cpu");
+  if (!cpu) throw new Error("internal: TF.js's cpu backend is not registered");
+  // TF.js does not export its cpu backend class; the registered instance's constructor is it.
+  const CpuBackend = cpu.constructor as new () => tf.KernelBackend;
+  class OneDnnBackend extends CpuBackend {
+    onednn: _OneDnnState = {
+      rt,
+      conv: new ConvPrimitives(rt),
+      matmul: new MatMulPrimitives(rt),
+    };
+    override dispose(): void {
+      this.onednn.conv.dispose();
+      this.onednn.matmul.dispose();
+      super.dispose();
+    }
+  }
+  tf.registerBackend(ONEDNN_BACKEND, () => {
+    const b = new OneDnnBackend();
+    // The cpu backend prints a banner advertising tfjs-node on first use.
+    (b as unknown as { firstUse: boolean }).firstUse = false;
+    return b;
+  }, 0);
+  const native = [...convKernels(ONEDNN_BACKEND), ...matMulKernels(ONEDNN_BACKEND)];
+  const nativeNames = new Set(native.map((k) => k.kernelName));
+  for (const k of tf.getKernelsForBackend("cpu")) {
+    if (!nativeNames.has(k.kernelName)) tf.registerKernel({ ...k, backendName: ONEDNN_BACKEND });
+  }
+  for (const k of native) tf.registerKernel(k);
+  registerGroupNormKernels(ONEDNN_BACKEND);
+  registerSwishKernels(ONEDNN_BACKEND);
+  return rt.version;
+}
