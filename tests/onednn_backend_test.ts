@@ -180,6 +180,37 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "onednn softmax matches float64 over the last axis, and its gradient matches cpu",
+  ignore: !HAS_ONEDNN,
+  async fn() {
+    await setBackend("cpu");
+    const shape = [3, 5, 37];
+    const xv = tf.randomNormal(shape, 0, 4, "float32", 9).dataSync();
+    const wv = tf.randomNormal(shape, 0, 1, "float32", 10).dataSync();
+    const run = async (backend: "cpu" | "onednn") => {
+      await setBackend(backend);
+      const x = tf.tensor(xv, shape), w = tf.tensor(wv, shape);
+      const y = tf.softmax(x).dataSync() as Float32Array;
+      const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.softmax(a), w)))(x);
+      const out = { y, g: g.dataSync() as Float32Array };
+      tf.dispose([x, w, g]);
+      return out;
+    };
+    const cpu = await run("cpu"), dnn = await run("onednn");
+    const cols = shape[2];
+    const ref = new Float64Array(xv.length);
+    for (let r = 0; r < xv.length / cols; r++) {
+      let max = -Infinity, sum = 0;
+      for (let j = 0; j < cols; j++) max = Math.max(max, xv[r * cols + j]);
+      for (let j = 0; j < cols; j++) sum += Math.exp(xv[r * cols + j] - max);
+      for (let j = 0; j < cols; j++) ref[r * cols + j] = Math.exp(xv[r * cols + j] - max) / sum;
+    }
+    assert.ok(relErr(dnn.y, ref) < 1e-6, `forward vs float64 ${relErr(dnn.y, ref)}`);
+    assert.ok(relErr(dnn.g, cpu.g) < 1e-5, `gradient vs cpu ${relErr(dnn.g, cpu.g)}`);
+  },
+});
+
 /** Every block type of each preset, at a size the cpu reference computes in seconds. */
 function smallConfig(name: PresetName): UNetConfig {
   const cfg = presets[name].unet;

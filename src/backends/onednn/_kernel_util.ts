@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ConvPrimitives } from "./_conv.ts";
 import type { DnnlRuntime } from "./_lib.ts";
 import type { MatMulPrimitives } from "./_matmul.ts";
+import type { SoftmaxPrimitives } from "./_softmax.ts";
 import { UnsupportedByOneDnn } from "./_primitive.ts";
 
 /** The native state a oneDNN backend instance carries. */
@@ -15,6 +16,7 @@ export interface _OneDnnState {
   rt: DnnlRuntime;
   conv: ConvPrimitives;
   matmul: MatMulPrimitives;
+  softmax: SoftmaxPrimitives;
 }
 
 /** The parts of the backend (TF.js's cpu backend plus native state) that kernels use. */

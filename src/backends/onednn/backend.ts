@@ -14,6 +14,8 @@ import type { _OneDnnState } from "./_kernel_util.ts";
 import { openOneDnn } from "./_lib.ts";
 import { MatMulPrimitives } from "./_matmul.ts";
 import { matMulKernels } from "./_matmul_kernels.ts";
+import { SoftmaxPrimitives } from "./_softmax.ts";
+import { softmaxKernel } from "./_softmax_kernel.ts";
 
 /** The backend's name in TF.js's registry. */
 export const ONEDNN_BACKEND = "onednn";
@@ -45,10 +47,12 @@ export function registerOneDnnBackend(): string {
       rt,
       conv: new ConvPrimitives(rt),
       matmul: new MatMulPrimitives(rt),
+      softmax: new SoftmaxPrimitives(rt),
     };
     override dispose(): void {
       this.onednn.conv.dispose();
       this.onednn.matmul.dispose();
+      this.onednn.softmax.dispose();
       super.dispose();
     }
   }
@@ -58,7 +62,11 @@ export function registerOneDnnBackend(): string {
     (b as unknown as { firstUse: boolean }).firstUse = false;
     return b;
   }, 0);
-  const native = [...convKernels(ONEDNN_BACKEND), ...matMulKernels(ONEDNN_BACKEND)];
+  const native = [
+    ...convKernels(ONEDNN_BACKEND),
+    ...matMulKernels(ONEDNN_BACKEND),
+    softmaxKernel(ONEDNN_BACKEND),
+  ];
   const nativeNames = new Set(native.map((k) => k.kernelName));
   for (const k of tf.getKernelsForBackend("cpu")) {
     if (!nativeNames.has(k.kernelName)) tf.registerKernel({ ...k, backendName: ONEDNN_BACKEND });

@@ -1,0 +1,53 @@
+/**
+ * Softmax over the last axis as a oneDNN primitive, cached by shape.
+ *
+ * @module
+ */
+import { DNNL, type DnnlRuntime } from "./_lib.ts";
+import { allocFloats, mdByTag, pinned, Primitive, UnsupportedByOneDnn } from "./_primitive.ts";
+
+/** Caches softmax primitives by `[rows, cols]`; `dispose()` frees them. */
+export class SoftmaxPrimitives {
+  readonly #rt: DnnlRuntime;
+  readonly #prims = new Map<string, Primitive>();
+
+  /** @param rt The runtime. */
+  constructor(rt: DnnlRuntime) {
+    this.#rt = rt;
+  }
+
+  /**
+   * `y[r, :] = exp(x[r, :] - max) / sum(exp(x[r, :] - max))`.
+   *
+   * @param rows Independent rows.
+   * @param cols Length of each row (the softmax axis).
+   * @param x Row-major input.
+   * @returns The output.
+   */
+  forward(rows: number, cols: number, x: Float32Array): Float32Array {
+    const key = `${rows},${cols}`;
+    let prim = this.#prims.get(key);
+    if (!prim) {
+      const md = mdByTag(this.#rt, [rows, cols], DNNL.TAG_AB);
+      const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
+      const status = this.#rt.fn.dnnl_softmax_forward_desc_init(
+        desc,
+        DNNL.FORWARD_INFERENCE,
+        md,
+        1,
+      );
+      if (status !== 0) throw new UnsupportedByOneDnn(`softmax ${key} (status ${status})`);
+      prim = new Primitive(this.#rt, desc).arg(DNNL.ARG_SRC, md).arg(DNNL.ARG_DST, md);
+      this.#prims.set(key, prim);
+    }
+    const y = allocFloats(rows * cols);
+    prim.execute([pinned(x), y]);
+    return y;
+  }
+
+  /** Frees every cached primitive. */
+  dispose(): void {
+    for (const p of this.#prims.values()) p.dispose();
+    this.#prims.clear();
+  }
+}
