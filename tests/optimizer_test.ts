@@ -9,6 +9,7 @@ import {
   setBackend,
 } from "../mod.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
+import { hostAdam } from "./_host_adam.ts";
 
 await setBackend("cpu");
 
@@ -36,29 +37,6 @@ Deno.test("globalNorm() is the L2 norm over all gradients together", () => {
   assertNear(n.dataSync()[0], expected, 1e-6);
   n.dispose();
 });
-
-/** Adam in float64 on the host, written from Kingma & Ba's Algorithm 1 with TF's epsilon. */
-function hostAdam(
-  w: number[],
-  grads: number[][],
-  opts: { lr: number[]; b1: number; b2: number; eps: number; clip: number },
-): number[] {
-  const m = w.map(() => 0), v = w.map(() => 0);
-  const x = w.slice();
-  grads.forEach((g, k) => {
-    const norm = Math.sqrt(g.reduce((s, gi) => s + gi * gi, 0));
-    const scale = norm > opts.clip ? opts.clip / norm : 1;
-    const step = k + 1;
-    const alpha = opts.lr[k] * Math.sqrt(1 - opts.b2 ** step) / (1 - opts.b1 ** step);
-    for (let i = 0; i < x.length; i++) {
-      const gi = g[i] * scale;
-      m[i] = opts.b1 * m[i] + (1 - opts.b1) * gi;
-      v[i] = opts.b2 * v[i] + (1 - opts.b2) * gi * gi;
-      x[i] -= alpha * m[i] / (Math.sqrt(v[i]) + opts.eps);
-    }
-  });
-  return x;
-}
 
 Deno.test("adamUpdate() with clipping matches a float64 host Adam over 5 steps", () => {
   const w0 = [0.5, -1, 2, 0.1];

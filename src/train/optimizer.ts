@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { ADAM, type AdamAttrs, EMA, type EmaAttrs, SUM_SQUARES } from "./_optimizer_kernels.ts";
 
 /** Adam's hyperparameters for one update. */
 export interface AdamSettings {
@@ -56,6 +57,9 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
 /**
  * The L2 norm of all gradients taken together, computed on the device.
  *
+ * On a backend that registers `DdpmSumSquares` (see `registerOptimizerKernels`) each
+ * gradient's sum of squares is one pass, accumulated in float64.
+ *
  * @param grads Gradients keyed by weight name.
  * @returns A scalar tensor.
  *
@@ -70,7 +74,10 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
-    const squares = Object.values(grads).map((g) => tf.sum(tf.square(g)));
+    const fused = hasKernel(SUM_SQUARES);
+    const squares = Object.values(grads).map((g) =>
+      fused ? tf.engine().runKernel<tf.Scalar>(SUM_SQUARES, { x: g }) : tf.sum(tf.square(g))
+    );
     return tf.sqrt(tf.addN(squares)) as tf.Scalar;
   });
 }
@@ -80,6 +87,9 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
  * factor min(1, maxNorm / norm)). `step` is 1-based, for the bias correction.
  *
  * w <- w - lr * sqrt(1 - b2^step) / (1 - b1^step) * m / (sqrt(v) + eps), as TensorFlow's Adam.
+ *
+ * On a backend that registers `DdpmAdam` (see `registerOptimizerKernels`) each weight is
+ * updated in one pass, with the same float32 operations in the same order.
  *
  * @param weights The weights, updated in place.
  * @param grads Gradients keyed by weight name.
@@ -108,12 +118,21 @@ export function adamUpdate(
 ): void {
   const { beta1, beta2, epsilon, step, gradScale } = opts;
   const stepSize = opts.learningRate * Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step);
+  const attrs: AdamAttrs = { beta1, beta2, epsilon, stepSize, gradScale };
+  const fused = hasKernel(ADAM);
   tf.tidy(() => {
     for (const [name, w] of weights) {
       const g = grads[name];
       if (!g) continue;
-      const gs = gradScale === 1 ? g : tf.mul(g, gradScale);
       const m = state.m.get(name)!, v = state.v.get(name)!;
+      if (fused) {
+        const [w1, m1, v1] = tf.engine().runKernel<tf.Tensor[]>(ADAM, { w, g, m, v }, attrs);
+        m.assign(m1);
+        v.assign(v1);
+        w.assign(w1);
+        continue;
+      }
+      const gs = gradScale === 1 ? g : tf.mul(g, gradScale);
       const m1 = tf.add(tf.mul(m, beta1), tf.mul(gs, 1 - beta1));
       const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(gs), 1 - beta2));
       m.assign(m1);
@@ -125,6 +144,9 @@ export function adamUpdate(
 
 /**
  * Moves each EMA weight toward the live weight: ema <- decay * ema + (1 - decay) * w.
+ *
+ * On a backend that registers `DdpmEma` (see `registerOptimizerKernels`) each weight is one
+ * pass, with the same float32 operations in the same order.
  *
  * @param ema The averaged weights, updated in place.
  * @param weights The live weights.
@@ -145,10 +167,21 @@ export function emaUpdate(
   weights: Map<string, tf.Tensor>,
   decay: number,
 ): void {
+  const attrs: EmaAttrs = { decay };
+  const fused = hasKernel(EMA);
   tf.tidy(() => {
     for (const [name, e] of ema) {
       const w = weights.get(name)!;
+      if (fused) {
+        e.assign(tf.engine().runKernel<tf.Tensor>(EMA, { e, w }, attrs));
+        continue;
+      }
       e.assign(tf.add(tf.mul(e, decay), tf.mul(w, 1 - decay)));
     }
   });
+}
+
+/** Whether the active backend registers the fused kernel `name`. */
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
 }

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerGroupNormKernels } from "../group_norm_kernels.ts";
+import { registerOptimizerKernels } from "../optimizer_kernels.ts";
 import { registerSwishKernels } from "../swish_kernels.ts";
 import { ConvPrimitives } from "./_conv.ts";
 import { convKernels } from "./_conv_kernels.ts";
@@ -74,5 +75,6 @@ export function registerOneDnnBackend(): string {
   for (const k of native) tf.registerKernel(k);
   registerGroupNormKernels(ONEDNN_BACKEND);
   registerSwishKernels(ONEDNN_BACKEND);
+  registerOptimizerKernels(ONEDNN_BACKEND);
   return rt.version;
 }

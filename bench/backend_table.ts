@@ -1,0 +1,179 @@
+// The side-by-side table: images/s of the UNet forward pass and of a full training step
+// (forward, MSE backward, clipping, Adam, EMA) per backend and preset, next to PyTorch running
+// the same network on the same cores (bench/pytorch_reference.py, when Debian's python3-torch
+// is installed). Every cell runs in its own process, so one backend's memory or a wasm abort
+// does not touch the next; run it on a quiet machine.
+//
+//   deno run -A bench/backend_table.ts [--backends onednn,wasm] [--presets tiny,cifar10]
+//                                      [--big]   (adds the cifar10 train step at batch 128)
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import {
+  type BackendName,
+  createAdamState,
+  createUNet,
+  DDPMScheduler,
+  type PresetName,
+  presets,
+  setBackend,
+  trainStep,
+} from "../mod.ts";
+import { unetForwardFlops } from "./_unet_flops.ts";
+
+interface Case {
+  backend: string;
+  preset: PresetName;
+  pass: "forward" | "train";
+  batch: number;
+}
+
+interface Result extends Case {
+  imgPerSec?: number;
+  peakRssMb?: number;
+  error?: string;
+}
+
+const { values: flags } = parseArgs({
+  options: {
+    backends: { type: "string", default: "onednn,wasm" },
+    presets: { type: "string", default: "tiny,cifar10" },
+    big: { type: "boolean", default: false },
+    case: { type: "string" },
+    repeats: { type: "string", default: "3" },
+  },
+});
+
+if (flags.case) {
+  // Child mode: measure one case and print it as JSON.
+  console.log(JSON.stringify(await measure(JSON.parse(flags.case), Number(flags.repeats))));
+  Deno.exit(0);
+}
+
+const cases: Case[] = [];
+for (const preset of flags.presets.split(",") as PresetName[]) {
+  cases.push({ backend: "", preset, pass: "forward", batch: 16 });
+  cases.push({ backend: "", preset, pass: "train", batch: 8 });
+  if (flags.big && preset === "cifar10") {
+    cases.push({ backend: "", preset, pass: "train", batch: 128 });
+  }
+}
+const backends = flags.backends.split(",");
+const header = [
+  "preset",
+  "pass",
+  "batch",
+  "PyTorch img/s",
+  ...backends.flatMap((b) => [
+    `${b} img/s`,
+    `${b} GFLOP/s`,
+    `${b} vs PyTorch`,
+  ]),
+];
+console.log(`| ${header.join(" | ")} |`);
+console.log(`|${header.map(() => "---").join("|")}|`);
+for (const c of cases) {
+  const torch = await pytorch(c);
+  const cells = [c.preset, c.pass, String(c.batch), torch ? fmt(torch.imgPerSec) : "n/a"];
+  for (const backend of backends) {
+    const r = await child({ ...c, backend });
+    if (r.imgPerSec === undefined) {
+      cells.push(r.error ?? "failed", "", "");
+      continue;
+    }
+    const gflop = unetForwardFlops(presets[c.preset].unet) * (c.pass === "train" ? 3 : 1) / 1e9;
+    cells.push(
+      fmt(r.imgPerSec) +
+        (r.peakRssMb && c.batch >= 64 ? ` (peak RSS ${(r.peakRssMb / 1024).toFixed(1)} GiB)` : ""),
+      (gflop * r.imgPerSec).toFixed(0),
+      torch ? `${(r.imgPerSec / torch.imgPerSec).toFixed(2)}x` : "",
+    );
+  }
+  console.log(`| ${cells.join(" | ")} |`);
+}
+
+function fmt(x: number): string {
+  return x >= 10 ? x.toFixed(0) : x.toFixed(2);
+}
+
+async function child(c: Case): Promise<Result> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(import.meta.url).pathname, "--case", JSON.stringify(c)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line);
+  } catch {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "";
+    return { ...c, error: err.includes("Aborted") ? "aborts (wasm heap)" : `exit ${out.code}` };
+  }
+}
+
+async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
+  const script = new URL("./pytorch_reference.py", import.meta.url).pathname;
+  try {
+    const out = await new Deno.Command("/usr/bin/python3", {
+      args: [script, "--json", "--preset", c.preset, "--pass", c.pass, "--batch", `${c.batch}`],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+    const r = JSON.parse(line);
+    return { imgPerSec: r.img_per_s };
+  } catch {
+    return undefined; // no python3-torch here
+  }
+}
+
+async function measure(c: Case, repeats: number): Promise<Result> {
+  await setBackend(c.backend as BackendName);
+  const { unet: cfg, train } = presets[c.preset];
+  const unet = createUNet(c.preset, { seed: 0 });
+  const res = cfg.resolution;
+  const x = tf.randomUniform([c.batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
+  const ts = Int32Array.from({ length: c.batch }, (_, i) => (i * 997) % 1000);
+  let run: (i: number) => void;
+  if (c.pass === "forward") {
+    const t = tf.tensor1d(ts, "int32");
+    run = () => tf.tidy(() => unet.predict(x, t).dataSync());
+  } else {
+    const weights = unet.getWeights();
+    const state = {
+      unet,
+      weights,
+      adam: createAdamState(weights),
+      ema: new Map([...weights].map(([k, w]) => [k, tf.tidy(() => tf.variable(w.clone()))])),
+      scheduler: new DDPMScheduler(presets[c.preset].scheduler),
+    };
+    run = (i) =>
+      trainStep(state, {
+        x0: x,
+        t: ts,
+        noiseSeed: i,
+        dropoutSeed: i,
+        learningRate: train.learningRate,
+        step: i,
+      }, train);
+  }
+  run(1); // warm-up: primitive creation, first-touch allocation
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    run(i + 2);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  return { ...c, imgPerSec: c.batch / median * 1000, peakRssMb: peakRssMb() };
+}
+
+function peakRssMb(): number | undefined {
+  try {
+    const status = Deno.readTextFileSync("/proc/self/status");
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return kb ? kb / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

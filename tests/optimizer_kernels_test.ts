@@ -1,0 +1,218 @@
+// The fused optimiser kernels (src/backends/optimizer_kernels.ts) against the float64 host
+// Adam of optimizer_test.ts and against the composition of stock ops that backends without
+// the kernels run (cpu with the kernels unregistered, and wasm).
+import * as tf from "@tensorflow/tfjs";
+import {
+  adamUpdate,
+  createAdamState,
+  emaUpdate,
+  globalNorm,
+  mulberry32,
+  setBackend,
+} from "../mod.ts";
+import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
+import { ADAM, EMA, SUM_SQUARES } from "../src/train/_optimizer_kernels.ts";
+import { assert, assertClose, assertNear } from "./_assert.ts";
+import { hostAdam } from "./_host_adam.ts";
+
+await setBackend("cpu");
+registerOptimizerKernels("cpu");
+
+const SHAPES: Record<string, number[]> = {
+  "conv.weight": [3, 3, 4, 8],
+  "conv.bias": [8],
+  "dense.weight": [16, 5],
+};
+const NAMES = Object.keys(SHAPES);
+const B1 = 0.9, B2 = 0.999, EPS = 1e-8, CLIP = 1;
+const LR = [1e-3, 2e-3, 3e-3, 4e-3, 4e-3];
+// Gradient magnitudes per step: steps 1, 3 and 5 are clipped (scale != 1), 2 and 4 are not.
+const GRAD_SCALE = [5, 0.01, 3, 0.02, 10];
+// EMA decays per step, as emaDecayAt's warmup gives them, then the paper's.
+const DECAY = [2 / 11, 3 / 12, 0.9, 0.99, 0.9999];
+// Tolerances: against the float64 host, those of optimizer_test.ts (rtol 1e-5, atol 1e-7;
+// measured when written: weights within 1e-6 relative). Against the composition: cpu must be
+// bit for bit (same float32 operations in the same order); wasm was too when written, and is
+// allowed 2e-7 relative (about 1.5 float32 ulp) in case its kernels round differently.
+
+/** Float32-representable values in [-scale, scale): host and device then start equal. */
+function rand(n: number, seed: number, scale = 1): number[] {
+  const r = mulberry32(seed);
+  return Array.from(Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale));
+}
+
+const size = (name: string) => SHAPES[name].reduce((a, b) => a * b, 1);
+const W0 = NAMES.map((name, i) => rand(size(name), 10 + i));
+const GRADS = GRAD_SCALE.map((s, k) => NAMES.map((name, i) => rand(size(name), 100 * k + i, s)));
+
+/** The clipping factor from the float64 global norm of a step's gradients. */
+function hostScale(grads: number[][]): number {
+  const norm = Math.sqrt(grads.flat().reduce((s, g) => s + g * g, 0));
+  return norm > CLIP ? CLIP / norm : 1;
+}
+
+interface Run {
+  w: number[];
+  m: number[];
+  v: number[];
+  ema: number[];
+}
+
+/**
+ * Five Adam + EMA steps on the active backend. The clipping factor comes from `globalNorm`
+ * unless `scales` are given (to compare paths without the norm's rounding).
+ */
+function runSteps(scales?: number[]): Run {
+  const weights = new Map(
+    NAMES.map((name, i) => [name, tf.variable(tf.tensor(W0[i], SHAPES[name]))]),
+  );
+  const ema = new Map(NAMES.map((name, i) => [name, tf.variable(tf.tensor(W0[i], SHAPES[name]))]));
+  const state = createAdamState(weights);
+  GRADS.forEach((step, k) => {
+    const grads = Object.fromEntries(
+      NAMES.map((name, i) => [name, tf.tensor(step[i], SHAPES[name])]),
+    );
+    let gradScale = scales?.[k];
+    if (gradScale === undefined) {
+      const norm = globalNorm(grads);
+      const n = norm.dataSync()[0];
+      norm.dispose();
+      gradScale = n > CLIP ? CLIP / n : 1;
+    }
+    adamUpdate(weights, grads, state, {
+      learningRate: LR[k],
+      beta1: B1,
+      beta2: B2,
+      epsilon: EPS,
+      step: k + 1,
+      gradScale,
+    });
+    emaUpdate(ema, weights, DECAY[k]);
+    tf.dispose(Object.values(grads));
+  });
+  const flat = (vars: Map<string, tf.Variable>) =>
+    NAMES.flatMap((n) => [...vars.get(n)!.dataSync()]);
+  const run = { w: flat(weights), m: flat(state.m), v: flat(state.v), ema: flat(ema) };
+  tf.dispose([...weights.values(), ...ema.values(), ...state.m.values(), ...state.v.values()]);
+  return run;
+}
+
+/** Runs `f` on cpu with the optimiser kernels unregistered: the composition. */
+function composedOnCpu<T>(f: () => T): T {
+  for (const name of [ADAM, EMA, SUM_SQUARES]) tf.unregisterKernel(name, "cpu");
+  try {
+    return f();
+  } finally {
+    registerOptimizerKernels("cpu");
+  }
+}
+
+const SCALES = GRADS.map(hostScale);
+
+Deno.test("adamUpdate() and emaUpdate() with the kernels match float64 host Adam and EMA", () => {
+  assert.ok(SCALES[0] < 1 && SCALES[1] === 1, "steps 1 and 2 should be clipped and unclipped");
+  const fused = runSteps();
+  const hostW = (steps: number) =>
+    hostAdam(W0.flat(), GRADS.slice(0, steps).map((g) => g.flat()), {
+      lr: LR,
+      b1: B1,
+      b2: B2,
+      eps: EPS,
+      clip: CLIP,
+    });
+  assertClose(fused.w, hostW(GRADS.length), { rtol: 1e-5, atol: 1e-7, msg: "w" });
+  let hostEma = W0.flat();
+  DECAY.forEach((d, k) => {
+    const w = hostW(k + 1);
+    hostEma = hostEma.map((e, i) => d * e + (1 - d) * w[i]);
+  });
+  assertClose(fused.ema, hostEma, { rtol: 1e-5, atol: 1e-7, msg: "ema" });
+});
+
+Deno.test("adamUpdate() and emaUpdate() with the kernels equal the composition on cpu bit for bit", () => {
+  const fused = runSteps(SCALES);
+  const composed = composedOnCpu(() => runSteps(SCALES));
+  for (const key of ["w", "m", "v", "ema"] as const) {
+    assert.deepEqual(fused[key], composed[key], key);
+  }
+});
+
+Deno.test("adamUpdate() and emaUpdate() with the kernels match the composition on wasm", async () => {
+  const fused = runSteps(SCALES);
+  await setBackend("wasm");
+  let composed: Run;
+  try {
+    assert.ok(!tf.getKernel(ADAM, "wasm"));
+    composed = runSteps(SCALES);
+  } finally {
+    await setBackend("cpu");
+  }
+  for (const key of ["w", "m", "v", "ema"] as const) {
+    assertClose(fused[key], composed[key], { rtol: 2e-7, atol: 1e-12, msg: key });
+  }
+});
+
+Deno.test("globalNorm() with DdpmSumSquares matches float64 and the composition", () => {
+  const grads = Object.fromEntries(
+    NAMES.map((name, i) => [name, tf.tensor(GRADS[0][i], SHAPES[name])]),
+  );
+  const norm = (f: () => tf.Scalar) => {
+    const t = f();
+    const n = t.dataSync()[0];
+    t.dispose();
+    return n;
+  };
+  const expected = Math.sqrt(GRADS[0].flat().reduce((s, g) => s + g * g, 0));
+  const fused = norm(() => globalNorm(grads));
+  assertNear(fused, expected, 1e-6 * expected, "fused vs float64");
+  assertNear(fused, composedOnCpu(() => norm(() => globalNorm(grads))), 1e-6 * expected);
+  tf.dispose(Object.values(grads));
+});
+
+Deno.test("adamUpdate() and emaUpdate() with the kernels keep the variables and leak nothing", () => {
+  const weights = new Map(
+    NAMES.map((name, i) => [name, tf.variable(tf.tensor(W0[i], SHAPES[name]))]),
+  );
+  const ema = new Map(NAMES.map((name, i) => [name, tf.variable(tf.tensor(W0[i], SHAPES[name]))]));
+  const state = createAdamState(weights);
+  const all = () => [weights, ema, state.m, state.v].flatMap((m) => [...m.values()]);
+  const before = all(), names = before.map((v) => v.name);
+  const grads = Object.fromEntries(
+    NAMES.map((name, i) => [name, tf.tensor(GRADS[0][i], SHAPES[name])]),
+  );
+  const count = tf.memory().numTensors;
+  for (let k = 1; k <= 5; k++) {
+    const norm = globalNorm(grads);
+    adamUpdate(weights, grads, state, {
+      learningRate: 0.1,
+      beta1: B1,
+      beta2: B2,
+      epsilon: EPS,
+      step: k,
+      gradScale: CLIP / norm.dataSync()[0],
+    });
+    norm.dispose();
+    emaUpdate(ema, weights, 0.99);
+    assert.equal(tf.memory().numTensors, count, `tensors after step ${k}`);
+  }
+  const after = all();
+  after.forEach((v, i) => {
+    assert.ok(v === before[i], `${names[i]} is the same tf.Variable`);
+    assert.equal(v.name, names[i]);
+    assert.ok(tf.engine().registeredVariables[v.name] === v, `${v.name} is still registered`);
+  });
+  assert.ok(weights.get("conv.bias")!.dataSync()[0] !== W0[1][0], "the weights moved");
+  tf.dispose([...Object.values(grads), ...after]);
+});
+
+Deno.test("DdpmAdam rejects inputs of different sizes; registering twice is harmless", () => {
+  const registered = tf.getKernel(ADAM, "cpu");
+  registerOptimizerKernels("cpu");
+  assert.ok(tf.getKernel(ADAM, "cpu") === registered);
+  const [a, b] = [tf.zeros([4]), tf.zeros([3])];
+  assert.throws(
+    () => tf.engine().runKernel(ADAM, { w: a, g: b, m: a, v: a }, {}),
+    (e: Error) => e instanceof TypeError && /DdpmAdam input g must have 4 values/.test(e.message),
+  );
+  tf.dispose([a, b]);
+});
