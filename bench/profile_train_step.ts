@@ -2,6 +2,7 @@
 // kernels by time, so the next bottleneck is visible.
 //
 //   deno run -A bench/profile_train_step.ts [--backend onednn] [--preset cifar10] [--batch 8]
+//                                           [--pass train|forward] [--top 10]
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import {
@@ -22,6 +23,7 @@ const { values: flags } = parseArgs({
     preset: { type: "string", default: "cifar10" },
     batch: { type: "string", default: "8" },
     top: { type: "string", default: "10" },
+    pass: { type: "string", default: "train" },
   },
 });
 await setBackend(flags.backend as BackendName);
@@ -41,15 +43,20 @@ const state: TrainState = {
 const res = unetConfig.resolution;
 const x0 = tf.randomUniform([batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
 const t = Int32Array.from({ length: batch }, (_, i) => (i * 997) % 1000);
+const tForward = tf.tensor1d(t, "int32");
 const step = (i: number) =>
-  trainStep(state, {
-    x0,
-    t,
-    noiseSeed: i,
-    dropoutSeed: i,
-    learningRate: train.learningRate,
-    step: i,
-  }, train);
+  flags.pass === "forward"
+    ? tf.tidy(() => {
+      unet.predict(x0, tForward).dataSync();
+    })
+    : trainStep(state, {
+      x0,
+      t,
+      noiseSeed: i,
+      dropoutSeed: i,
+      learningRate: train.learningRate,
+      step: i,
+    }, train);
 
 step(1); // warm-up: primitive creation and first-touch allocations
 let start = performance.now();

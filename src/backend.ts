@@ -11,6 +11,7 @@ import { OneDnnUnavailableError } from "./backends/onednn/_lib.ts";
 import { registerGroupNormKernels } from "./backends/group_norm_kernels.ts";
 import { registerSwishKernels } from "./backends/swish_kernels.ts";
 import { registerOptimizerKernels } from "./backends/optimizer_kernels.ts";
+import { registerFastCpuKernels } from "./backends/fast_cpu_kernels.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "onednn" | "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -108,11 +109,12 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
     if (!ok) throw new Error(backendFailureMessage(chosen), { cause });
   }
   if (chosen === "cpu") {
-    // The fused group-norm, swish and optimiser kernels are plain JavaScript, so cpu gets
-    // them too.
+    // The fused group-norm, swish and optimiser kernels and the fast copies, reductions and
+    // broadcasts are plain JavaScript, so cpu gets them too.
     registerGroupNormKernels("cpu");
     registerSwishKernels("cpu");
     registerOptimizerKernels("cpu");
+    registerFastCpuKernels("cpu");
     // The cpu backend otherwise prints a banner advertising tfjs-node on its first tensor;
     // this library already explains its backends.
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;

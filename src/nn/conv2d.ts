@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { _hasNativeKernels } from "./_native_backends.ts";
 
 /**
  * Padding of a convolution: TensorFlow's `"same"` or `"valid"`, or explicit
@@ -23,12 +24,6 @@ export interface Conv2dOptions {
 }
 
 type Pads = [number, number, number, number]; // top, bottom, left, right
-
-/**
- * Backends whose own backprop kernels are native and fast: there the gradients use them
- * rather than the forward-convolution rewrite below.
- */
-const NATIVE_BACKPROP: ReadonlySet<string> = new Set(["onednn", "tensorflow"]);
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
 
 /**
@@ -74,7 +69,7 @@ export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Conv2dOptions 
     throw new RangeError(`conv2d strides must be a positive integer: got ${strides}`);
   }
   const pads = resolvePads(x.shape, filter.shape, strides, opts.pad ?? "same");
-  if (NATIVE_BACKPROP.has(tf.getBackend())) {
+  if (_hasNativeKernels()) {
     return tf.fused.conv2d({ x, filter, strides, pad: explicit(pads), bias: opts.bias });
   }
   const grad = (dy: tf.Tensor4D, xs: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] => [

@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { _hasNativeKernels } from "./_native_backends.ts";
 import { conv2d } from "./conv2d.ts";
 import type { DenseWeights } from "./layer_weights.ts";
 
@@ -37,7 +38,7 @@ export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
 /**
  * The matrix product `a @ b (+ bias)`, computed as a 1x1 {@linkcode conv2d}: on `wasm` the
  * convolution runs on XNNPACK at several times the speed of `tf.matMul`, and its gradients
- * are convolutions too.
+ * are convolutions too. Backends with a native matmul (`onednn`, `tensorflow`) use it.
  *
  * @param a `[m, k]`.
  * @param b `[k, n]`.
@@ -57,6 +58,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) throw new TypeError(`matMul2d inner sizes differ: [${a.shape}] @ [${b.shape}]`);
+  if (_hasNativeKernels()) return tf.fused.matMul({ a, b, bias }) as tf.Tensor2D;
   return tf.tidy(() => {
     const y = conv2d(tf.reshape(a, [1, m, 1, k]), tf.reshape(b, [1, 1, k, n]), { bias });
     return tf.reshape(y, [m, n]);

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerFastCpuKernels } from "../fast_cpu_kernels.ts";
 import { registerGroupNormKernels } from "../group_norm_kernels.ts";
 import { registerOptimizerKernels } from "../optimizer_kernels.ts";
 import { registerSwishKernels } from "../swish_kernels.ts";
@@ -76,5 +77,6 @@ export function registerOneDnnBackend(): string {
   registerGroupNormKernels(ONEDNN_BACKEND);
   registerSwishKernels(ONEDNN_BACKEND);
   registerOptimizerKernels(ONEDNN_BACKEND);
+  registerFastCpuKernels(ONEDNN_BACKEND);
   return rt.version;
 }
