@@ -195,6 +195,12 @@ export const DNNL = {
 /** The library's file name: the 2.x soname, since 3.x (`libdnnl.so.3`) changed the ABI. */
 export const LIBDNNL = "libdnnl.so.2";
 
+/** OpenMP's thread controls, from the libgomp that Debian's libdnnl2 is built against. */
+const OMP_SYMBOLS = {
+  omp_set_num_threads: { parameters: ["i32"], result: "void" },
+  omp_get_max_threads: { parameters: [], result: "i32" },
+} as const;
+
 /** An opened oneDNN with its CPU engine and stream. */
 export interface DnnlRuntime {
   /** The C functions. */
@@ -205,6 +211,13 @@ export interface DnnlRuntime {
   stream: Deno.PointerObject;
   /** "major.minor.patch". */
   version: string;
+  /** Threads a large primitive runs on: OpenMP's maximum (`OMP_NUM_THREADS`, else all cores). */
+  maxThreads: number;
+  /**
+   * Sets the OpenMP threads of the next primitives. Small ones run faster on one thread: a
+   * fork/join costs ~50 us, and far more when another process holds a core.
+   */
+  setThreads(n: number): void;
   /** Closes the library. */
   close(): void;
 }
@@ -258,8 +271,31 @@ export function openOneDnn(): DnnlRuntime {
   const engine = Deno.UnsafePointer.create(out[0])!;
   check(fn.dnnl_stream_create(out, engine, DNNL.STREAM_DEFAULT), "dnnl_stream_create");
   const stream = Deno.UnsafePointer.create(out[0])!;
-  runtime = { fn, engine, stream, version, close: () => lib.close() };
+  const { setThreads, maxThreads } = openMpThreads();
+  runtime = { fn, engine, stream, version, maxThreads, setThreads, close: () => lib.close() };
   return runtime;
+}
+
+function openMpThreads(): { setThreads(n: number): void; maxThreads: number } {
+  let omp: Deno.DynamicLibrary<typeof OMP_SYMBOLS>;
+  try {
+    omp = Deno.dlopen("libgomp.so.1", OMP_SYMBOLS);
+  } catch {
+    // A oneDNN built on another threading runtime: leave its threads alone.
+    return { setThreads: () => {}, maxThreads: 1 };
+  }
+  const maxThreads = omp.symbols.omp_get_max_threads();
+  let current = maxThreads;
+  return {
+    maxThreads,
+    setThreads(n: number) {
+      const want = Math.max(1, Math.min(n, maxThreads));
+      if (want !== current) {
+        omp.symbols.omp_set_num_threads(want);
+        current = want;
+      }
+    },
+  };
 }
 
 /** `DDPM_ONEDNN_LIB` names another copy of the library (or, in tests, a missing one). */
