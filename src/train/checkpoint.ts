@@ -6,17 +6,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { InputError } from "../errors.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
-export class CheckpointError extends Error {
+export class CheckpointError extends InputError {
   /**
    * Makes the error.
    *
    * @param message What is wrong and how to fix it.
+   * @param options The underlying error, if any, as `cause`.
    */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CheckpointError";
   }
 }
