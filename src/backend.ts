@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 // Registers the "wasm" backend. Under Deno the binaries load from the npm package on disk.
 import "@tensorflow/tfjs-backend-wasm";
+import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -134,21 +135,9 @@ function firstLine(err: unknown): string {
 }
 
 function isInstalled(pkg: string): boolean {
-  let dir: string;
   try {
-    dir = Deno.cwd();
+    return _tfjsNodeInstalled(pkg, Deno.cwd());
   } catch {
     return false;
-  }
-  for (;;) {
-    try {
-      Deno.statSync(`${dir}/node_modules/${pkg}/package.json`);
-      return true;
-    } catch {
-      // not here; look one folder up
-    }
-    const parent = dir.replace(/\/[^/]*$/, "");
-    if (parent === dir || parent === "") return false;
-    dir = parent;
   }
 }
