@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { InputError } from "../errors.ts";
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
@@ -97,9 +98,8 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
   }
   const metadata = { ...state.metadata, format: FORMAT, step: String(state.step) };
   const bytes = writeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  // A failed write (a full disk) removes its temp file, so it cannot keep the disk full.
+  await _writeFileAtomic(path, bytes);
 }
 
 /**
