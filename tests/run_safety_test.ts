@@ -3,6 +3,7 @@
 // 7 and 12.
 import {
   CheckpointError,
+  DatasetError,
   InputError,
   listCheckpoints,
   loadRun,
@@ -132,6 +133,23 @@ Deno.test("train() resume refuses another seed or model, naming it, and changes 
       (e: unknown) => e instanceof InputError && /preset cifar10/.test(e.message),
     );
     assert.equal(await Deno.readTextFile(`${dir}/config.json`), before);
+  });
+});
+
+Deno.test("train() that cannot load its data leaves the run folder as it was", async () => {
+  await withRun(async (dir) => {
+    await assert.rejects(
+      () => train({ outDir: `${dir}/new`, preset: SMALL, data: `${dir}/missing` }),
+      DatasetError,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/new/config.json`), Deno.errors.NotFound);
+    await train({ outDir: `${dir}/run`, preset: SMALL, data });
+    const before = await Deno.readTextFile(`${dir}/run/config.json`);
+    await assert.rejects(
+      () => train({ outDir: `${dir}/run`, data: `${dir}/missing`, resume: true }),
+      DatasetError,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/run/config.json`), before);
   });
 });
 

@@ -11,13 +11,16 @@ import { validateTrainConfig } from "./validate_train_config.ts";
 import { _sweepTempFiles } from "./_sweep_temp_files.ts";
 
 /**
- * Returns the run's config, writing config.json only when the run may proceed: a new run in
- * a folder without checkpoints, or a resume (with the caller's changes recorded).
+ * Returns the run's config and `save`, which sweeps temp files of interrupted writes and writes
+ * config.json when it is new or changed. Nothing is written here: the caller saves once the run
+ * is known to proceed (its data loaded), so a refused or failed start leaves the folder as it
+ * was.
  */
-export async function _resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
+export async function _resolveRunConfig(
+  opts: TrainOptions,
+): Promise<{ run: RunConfig; save: () => Promise<void> }> {
   const { outDir } = opts;
   const configPath = `${outDir}/config.json`;
-  await _sweepTempFiles(outDir);
   const hasCheckpoints = (await listCheckpoints(outDir)).length > 0;
   if (!opts.resume && hasCheckpoints) {
     throw new InputError(
@@ -43,7 +46,9 @@ export async function _resolveRunConfig(opts: TrainOptions): Promise<RunConfig> 
       }
       run = validateRunConfig(json, configPath);
       const changes = applyResumeChanges(run, opts);
-      if (changes.length === 0) return run;
+      if (changes.length === 0) {
+        return { run, save: async () => void await _sweepTempFiles(outDir) };
+      }
       console.error(`ddpm: resuming with ${changes.join(", ")} (recorded in config.json)`);
     } else if (hasCheckpoints) {
       throw new CheckpointError(
@@ -60,9 +65,13 @@ export async function _resolveRunConfig(opts: TrainOptions): Promise<RunConfig> 
     if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
     throw new InputError(`Cannot train: ${err.message}`, { cause: err });
   }
-  await Deno.mkdir(`${outDir}/checkpoints`, { recursive: true });
-  await _writeFileAtomic(configPath, JSON.stringify(run, null, 2) + "\n");
-  return run;
+  const final = run;
+  const save = async () => {
+    await _sweepTempFiles(outDir);
+    await Deno.mkdir(`${outDir}/checkpoints`, { recursive: true });
+    await _writeFileAtomic(configPath, JSON.stringify(final, null, 2) + "\n");
+  };
+  return { run, save };
 }
 
 function newRunConfig(opts: TrainOptions): RunConfig {

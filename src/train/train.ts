@@ -161,7 +161,7 @@ export class TrainingDivergedError extends Error {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { outDir, signal, onStep } = opts;
   const maxBadSteps = opts.maxBadSteps ?? 5;
-  const run = await _resolveRunConfig(opts);
+  const { run, save: saveRunConfig } = await _resolveRunConfig(opts);
   const cfg = run.train;
   const seed = run.seed;
 
@@ -174,6 +174,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         `${run.unet.resolution}; load the data at the model's resolution`,
     );
   }
+  await saveRunConfig();
 
   const unet = createUNet(run.unet, { seed });
   const weights = unet.getWeights();

@@ -7,8 +7,9 @@ import type { TrainConfig } from "../train_config.ts";
 
 type Rule = { kind: "int" | "number" | "boolean"; min?: number; max?: number; open?: boolean };
 
-// Fields added to TrainConfig later are not checked here, and not refused.
-const RULES: Record<keyof TrainConfig, Rule> = {
+// Partial, so that a field added to TrainConfig elsewhere is neither required here nor
+// refused; give it a rule when it is added.
+const RULES: Partial<Record<keyof TrainConfig, Rule>> = {
   batchSize: { kind: "int", min: 1, max: 65536 },
   learningRate: { kind: "number", min: 0, max: 10, open: true },
   warmupSteps: { kind: "int", min: 0, max: 1e12 },
@@ -51,7 +52,7 @@ export function validateTrainConfig(config: TrainConfig): void {
     throw new TypeError(`TrainConfig must be an object: got ${JSON.stringify(config)}`);
   }
   const rec = config as unknown as Record<string, unknown>;
-  for (const [key, rule] of Object.entries(RULES)) {
+  for (const [key, rule] of Object.entries(RULES) as [string, Rule][]) {
     const v = rec[key];
     if (rule.kind === "boolean") {
       if (typeof v !== "boolean") {
