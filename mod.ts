@@ -20,6 +20,7 @@
  */
 export * from "./src/backend.ts";
 export * from "./src/random.ts";
+export * from "./src/errors.ts";
 export * from "./src/presets.ts";
 export * from "./src/train_config.ts";
 export * from "./src/nn/mod.ts";

@@ -12,6 +12,7 @@ import { registerGroupNormKernels } from "./backends/group_norm_kernels.ts";
 import { registerSwishKernels } from "./backends/swish_kernels.ts";
 import { registerOptimizerKernels } from "./backends/optimizer_kernels.ts";
 import { registerFastCpuKernels } from "./backends/fast_cpu_kernels.ts";
+import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "onednn" | "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -181,21 +182,9 @@ function firstLine(err: unknown): string {
 }
 
 function isInstalled(pkg: string): boolean {
-  let dir: string;
   try {
-    dir = Deno.cwd();
+    return _tfjsNodeInstalled(pkg, Deno.cwd());
   } catch {
     return false;
-  }
-  for (;;) {
-    try {
-      Deno.statSync(`${dir}/node_modules/${pkg}/package.json`);
-      return true;
-    } catch {
-      // not here; look one folder up
-    }
-    const parent = dir.replace(/\/[^/]*$/, "");
-    if (parent === dir || parent === "") return false;
-    dir = parent;
   }
 }

@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import {
+  InputError,
   loadCheckpoint,
   type Preset,
   presets,
@@ -126,7 +127,7 @@ Deno.test("train() refuses to overwrite a run without resume", async () => {
   await train({ outDir: dir, preset: SMALL, data, train: { steps: 2 } });
   await assert.rejects(
     () => train({ outDir: dir, preset: SMALL, data, train: { steps: 2 } }),
-    (err: unknown) => err instanceof RangeError && /--resume/.test(err.message),
+    (err: unknown) => err instanceof InputError && /--resume/.test(err.message),
   );
   await Deno.remove(dir, { recursive: true });
 });

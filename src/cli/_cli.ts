@@ -1,13 +1,15 @@
 // Shared plumbing of the command-line entry points: one-line errors and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BACKEND_NAMES, type BackendName } from "../backend.ts";
+import { InputError } from "../errors.ts";
+import { getPreset, type Preset, presets } from "../presets.ts";
 
 /** An error caused by the user's input (a flag, a path, a file): one line, exit code 2. */
-export class CliError extends Error {
+export class CliError extends InputError {
   /** The process exit code. */
   readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
+  constructor(message: string, exitCode = 2, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CliError";
     this.exitCode = exitCode;
   }
@@ -20,12 +22,31 @@ export function parseFlags<T extends Options>(
   args: string[],
   options: T,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>["values"] {
+  type Values = ReturnType<
+    typeof parseArgs<{ args: string[]; options: T; strict: true }>
+  >["values"];
+  let values: Values;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    const msg = (err as Error).message.replace(/\. To specify a positional.*$/s, "");
-    throw new CliError(`${msg}. Run with --help to see every flag.`);
+    const msg = (err as Error).message;
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (ambiguous) {
+      const flag = ambiguous[1];
+      throw new CliError(
+        `${flag} needs a value, not another flag; to pass a negative number write ${flag}=-N`,
+        2,
+        { cause: err },
+      );
+    }
+    const first = msg.replace(/\. To specify a positional.*$/s, "").split("\n")[0];
+    throw new CliError(`${first}. Run with --help to see every flag.`, 2, { cause: err });
   }
+  // `--steps=` parses as an empty string; silently using the default would hide the mistake.
+  for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
+    if (value === "") throw new CliError(`--${name} is empty: give it a value or leave it out`);
+  }
+  return values;
 }
 
 /** Parses a flag value as an integer in [min, max], or throws a CliError naming the flag. */
@@ -72,6 +93,16 @@ export function choiceFlag<C extends string>(
   return value as C;
 }
 
+/** Parses `--preset`: the preset of that name, or a CliError listing the names. */
+export function presetFlag(value: string): Preset {
+  if (!Object.hasOwn(presets, value)) {
+    throw new CliError(
+      `--preset must be one of ${Object.keys(presets).join(", ")}: got "${value}"`,
+    );
+  }
+  return getPreset(value);
+}
+
 /** Parses `--backend`, shared by every command. */
 export function backendFlag(value: string | undefined): BackendName {
   return choiceFlag("backend", value, BACKEND_NAMES, "auto");
@@ -92,7 +123,7 @@ export async function runCli(main: () => Promise<number | void>): Promise<never>
       console.error(`error: ${err.message}`);
       code = err.exitCode;
     } else if (isInputError(err)) {
-      console.error(`error: ${(err as Error).message}`);
+      console.error(`error: ${oneLine((err as Error).message)}`);
       code = 2;
     } else {
       console.error(`error: ${(err as Error)?.message ?? err}`);
@@ -103,9 +134,28 @@ export async function runCli(main: () => Promise<number | void>): Promise<never>
   Deno.exit(code);
 }
 
+/** The file-system errors that come from a path the user gave or from the machine's state. */
+const USER_FS_ERRORS = [
+  Deno.errors.NotFound,
+  Deno.errors.AlreadyExists,
+  Deno.errors.NotADirectory,
+  Deno.errors.IsADirectory,
+  Deno.errors.PermissionDenied,
+  Deno.errors.NotCapable,
+];
+
+/**
+ * Input errors (exit code 2): the library's InputError classes, and file-system errors on the
+ * user's paths (a missing file, `--out` naming a file, a full disk). TypeError and RangeError
+ * are not: the library turns those that come from input into InputErrors where it reads the
+ * input, so any that reach here are bugs.
+ */
 function isInputError(err: unknown): boolean {
-  return err instanceof RangeError || err instanceof TypeError ||
-    err instanceof Deno.errors.NotFound ||
-    (err instanceof Error &&
-      /^(DatasetError|CheckpointError|FormatError|OneDnnUnavailableError)$/.test(err.name));
+  if (err instanceof InputError) return true;
+  if (USER_FS_ERRORS.some((E) => err instanceof E)) return true;
+  return err instanceof Error && /\(os error 28\)|No space left on device/.test(err.message);
+}
+
+function oneLine(message: string): string {
+  return message.split("\n")[0];
 }

@@ -6,7 +6,7 @@ import type { UNet } from "../nn/unet.ts";
 import { createUNet } from "../nn/create_unet.ts";
 import { getPreset, type SampleConfig } from "../presets.ts";
 import { loadRun } from "../train/load_run.ts";
-import { CliError } from "./_cli.ts";
+import { CliError, presetFlag } from "./_cli.ts";
 
 /** The help lines of the model flags. */
 export const MODEL_HELP = `Model (one of):
@@ -35,7 +35,7 @@ export async function loadModel(
     );
   }
   if (flags.preset) {
-    const preset = getPreset(flags.preset);
+    const preset = presetFlag(flags.preset);
     return {
       unet: createUNet(preset.unet, { seed: opts.seed ?? 0 }),
       scheduler: preset.scheduler,

@@ -1,4 +1,5 @@
 // The per-timestep terms of the variational bound as a PNG: bits/dim on a log scale against t.
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { Image } from "imagescript";
 
 /**
@@ -34,9 +35,7 @@ export async function saveTermsPlot(
       for (let d = -2; d <= 2; d++) _line(image, cx - 2, cy + d, cx + 2, cy + d, 0xd03030ff);
     }
   }
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, await image.encode());
-  await Deno.rename(tmp, path);
+  await _writeFileAtomic(path, await image.encode());
 }
 
 function _line(image: Image, x0: number, y0: number, x1: number, y1: number, color: number) {

@@ -8,7 +8,15 @@ import { saveGif } from "../io/gif.ts";
 import { imagesToGrid, saveGrid } from "../io/grid.ts";
 import type { SampleConfig } from "../presets.ts";
 import { loadModel } from "./_load_model.ts";
-import { backendFlag, choiceFlag, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import {
+  backendFlag,
+  choiceFlag,
+  CliError,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  runCli,
+} from "./_cli.ts";
 import { Progress } from "./_progress.ts";
 
 const HELP = `Usage: deno task sample [flags]
@@ -90,6 +98,8 @@ async function main(): Promise<number> {
   const scheduler = sampler === "ddim"
     ? new DDIMScheduler(schedulerConfig)
     : new DDPMScheduler(schedulerConfig);
+  const T = scheduler.config.numTrainTimesteps;
+  if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);
 
   console.error(
     `ddpm: sampling ${n} image${n === 1 ? "" : "s"} from ${what} with ${sampler}, ${steps} steps`,

@@ -1,9 +1,17 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
 import { setBackend } from "../backend.ts";
-import { getPreset, type PresetName } from "../presets.ts";
+import type { PresetName } from "../presets.ts";
 import { train } from "../train/train.ts";
 import type { TrainConfig } from "../train_config.ts";
-import { backendFlag, CliError, intFlag, numberFlag, parseFlags, runCli } from "./_cli.ts";
+import {
+  backendFlag,
+  CliError,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  presetFlag,
+  runCli,
+} from "./_cli.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 
 const HELP = `Usage: deno task train [flags]
@@ -27,7 +35,10 @@ With no flags it trains the tiny preset on the built-in emoji images.
   --backend NAME        auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
   -h, --help            show this help
 
-Ctrl-C finishes the current step, writes a checkpoint and exits; --resume continues.
+Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
+--resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every and
+--checkpoint-every replace the run's values (recorded in config.json); --preset and --seed
+must match the run's.
 `;
 
 async function main(): Promise<number> {
@@ -50,22 +61,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const presetName = flags.preset ?? "tiny";
-  const preset = getPreset(presetName);
+  const preset = presetFlag(presetName);
   const overrides: Partial<TrainConfig> = {};
-  if (flags.steps) overrides.steps = intFlag("steps", flags.steps, 0);
-  if (flags["batch-size"]) overrides.batchSize = intFlag("batch-size", flags["batch-size"], 0);
-  if (flags.lr) overrides.learningRate = numberFlag("lr", flags.lr, 0, Number.MIN_VALUE);
-  if (flags["sample-every"]) {
+  const given = (name: keyof typeof flags) => flags[name] !== undefined;
+  if (given("steps")) overrides.steps = intFlag("steps", flags.steps, 0);
+  if (given("batch-size")) overrides.batchSize = intFlag("batch-size", flags["batch-size"], 0);
+  if (given("lr")) overrides.learningRate = numberFlag("lr", flags.lr, 0, Number.MIN_VALUE);
+  if (given("sample-every")) {
     overrides.sampleEvery = intFlag("sample-every", flags["sample-every"], 0, 0);
   }
-  if (flags["checkpoint-every"]) {
+  if (given("checkpoint-every")) {
     overrides.checkpointEvery = intFlag("checkpoint-every", flags["checkpoint-every"], 0);
   }
-  const seed = intFlag("seed", flags.seed, 0, 0);
+  const seed = given("seed") ? intFlag("seed", flags.seed, 0, 0) : undefined;
   const backend = backendFlag(flags.backend);
   const outDir = flags.out ?? `runs/${presetName}`;
-  const data = flags.data ?? "emoji";
-  if (data !== "emoji") {
+  const data = flags.data;
+  if (data !== undefined && data !== "emoji") {
     try {
       await Deno.stat(data);
     } catch {
@@ -77,22 +89,30 @@ async function main(): Promise<number> {
   }
   await setBackend(backend);
 
+  // Ctrl-C, and SIGTERM from `timeout`, `docker stop` or a cluster's pre-emption, finish the
+  // step and write a checkpoint; a second signal quits at once.
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+  let exitCode = 130;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+    exitCode = signal === "SIGTERM" ? 143 : 130;
+    if (controller.signal.aborted) Deno.exit(exitCode);
     console.error(
-      "\nddpm: interrupted; finishing this step and writing a checkpoint (Ctrl-C again to quit now)",
+      `\nddpm: ${signal === "SIGTERM" ? "terminated" : "interrupted"}; finishing this step and ` +
+        "writing a checkpoint (send it again to quit now)",
     );
     controller.abort();
   };
-  Deno.addSignalListener("SIGINT", onSigint);
+  const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") } as const;
+  for (const [sig, fn] of Object.entries(handlers)) {
+    Deno.addSignalListener(sig as Deno.Signal, fn);
+  }
 
   const total = overrides.steps ?? preset.train.steps;
   let progress: Progress | undefined;
   const started = performance.now();
   const result = await train({
     outDir,
-    preset: presetName as PresetName,
+    preset: flags.preset === undefined && flags.resume ? undefined : presetName as PresetName,
     train: overrides,
     data,
     resume: flags.resume ?? false,
@@ -104,7 +124,9 @@ async function main(): Promise<number> {
       progress.update(m.step, `loss ${m.loss.toFixed(4)} ${m.imagesPerSec.toFixed(1)} img/s`);
     },
   });
-  Deno.removeSignalListener("SIGINT", onSigint);
+  for (const [sig, fn] of Object.entries(handlers)) {
+    Deno.removeSignalListener(sig as Deno.Signal, fn);
+  }
 
   const took = formatDuration((performance.now() - started) / 1000);
   console.log(
@@ -116,7 +138,7 @@ async function main(): Promise<number> {
   console.log(
     `  continue:   deno task train --out ${outDir} --resume --steps ${result.step * 2}`,
   );
-  return result.status === "interrupted" ? 130 : 0;
+  return result.status === "interrupted" ? exitCode : 0;
 }
 
 if (import.meta.main) runCli(main);

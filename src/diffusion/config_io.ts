@@ -65,6 +65,25 @@ export function camelToSnake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
+/**
+ * The most diffusion steps a scheduler config may ask for: every schedule array is allocated
+ * at this length, so a hostile `num_train_timesteps: 1e9` is refused instead of taking
+ * gigabytes. The paper uses 1000; published models use at most 4000.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TRAIN_TIMESTEPS, resolveSchedulerConfig } from "@x/ddpm";
+ * let threw = false;
+ * try {
+ *   resolveSchedulerConfig({ numTrainTimesteps: MAX_TRAIN_TIMESTEPS + 1 });
+ * } catch (e) {
+ *   threw = e instanceof RangeError;
+ * }
+ * if (!threw) throw new Error("accepted a timestep count over the cap");
+ * ```
+ */
+export const MAX_TRAIN_TIMESTEPS = 100_000;
+
 function fail(Err: typeof TypeError, key: Key, value: unknown, want: string): never {
   let shown: string;
   try {
@@ -91,7 +110,12 @@ function checkBoolean(key: Key, v: unknown): void {
 
 const VALIDATORS: Record<Key, (v: unknown) => void> = {
   numTrainTimesteps: (v) =>
-    checkNumber("numTrainTimesteps", v, (x) => Number.isInteger(x) && x >= 1, "integer >= 1"),
+    checkNumber(
+      "numTrainTimesteps",
+      v,
+      (x) => Number.isInteger(x) && x >= 1 && x <= MAX_TRAIN_TIMESTEPS,
+      `integer in [1, ${MAX_TRAIN_TIMESTEPS}]`,
+    ),
   betaStart: (v) => checkNumber("betaStart", v, (x) => x > 0 && x < 1, "in (0, 1)"),
   betaEnd: (v) => checkNumber("betaEnd", v, (x) => x > 0 && x < 1, "in (0, 1)"),
   betaSchedule: (v) => checkEnum("betaSchedule", v, BETA_SCHEDULES),

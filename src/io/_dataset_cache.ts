@@ -1,11 +1,19 @@
 // A cache of decoded datasets: one binary file per (source, resolution), so a second run skips
-// decoding. Layout: magic "DDPMDS01", uint32 LE count, uint32 LE resolution, the SHA-256 of the
-// key (32 bytes), then count * r * r * 3 bytes of RGB HWC images.
+// decoding. Layout: magic "DDPMDS02", uint32 LE count, uint32 LE resolution, the SHA-256 of the
+// key (32 bytes), uint32 LE length of the skipped list, then count * r * r * 3 bytes of RGB HWC
+// images, then the files skipped when it was built, as UTF-8 JSON (so a cached run still warns).
 import { _writeFileAtomic } from "./_atomic_write.ts";
 import { _ensureParent } from "./_fs.ts";
 
-const MAGIC = new TextEncoder().encode("DDPMDS01");
-const HEADER = 48;
+const MAGIC = new TextEncoder().encode("DDPMDS02");
+const HEADER = 52;
+const MAX_NAMED = 5;
+
+/** What a build produced: the images, and the files it skipped as unreadable. */
+export interface _Built {
+  images: Uint8Array;
+  skipped?: string[];
+}
 // Bump when decoding changes (resize filter, compositing), so old caches are not reused.
 const PIPELINE_VERSION = 1;
 
@@ -45,10 +53,14 @@ export function _defaultCacheDir(): string | undefined {
  */
 export async function _cachedImages(
   req: _CacheRequest,
-  build: () => Promise<Uint8Array>,
-): Promise<{ images: Uint8Array; hit: boolean; path?: string }> {
+  buildImages: () => Promise<Uint8Array | _Built>,
+): Promise<{ images: Uint8Array; hit: boolean; path?: string; skipped: string[] }> {
+  const build = async (): Promise<Required<_Built>> => {
+    const out = await buildImages();
+    return out instanceof Uint8Array ? { images: out, skipped: [] } : { skipped: [], ...out };
+  };
   const dir = req.cacheDir === undefined ? _defaultCacheDir() : req.cacheDir;
-  if (!dir) return { images: await build(), hit: false };
+  if (!dir) return { ...(await build()), hit: false };
   const hash = new Uint8Array(
     await crypto.subtle.digest(
       "SHA-256",
@@ -59,15 +71,29 @@ export async function _cachedImages(
   const label = req.label.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
   const path = `${dir}/${label}-${req.resolution}px-${hex}.bin`;
   const cached = await readCache(path, hash, req.resolution);
-  if (cached) return { images: cached, hit: true, path };
-  const images = await build();
-  const file = new Uint8Array(HEADER + images.length);
+  if (cached) {
+    const { skipped } = cached;
+    if (skipped.length) {
+      const named = skipped.slice(0, MAX_NAMED).join(", ");
+      const more = skipped.length > MAX_NAMED ? ` and ${skipped.length - MAX_NAMED} more` : "";
+      console.warn(
+        `ddpm: skipping ${skipped.length} unreadable image(s), as when the cache was built: ` +
+          `${named}${more}`,
+      );
+    }
+    return { images: cached.images, hit: true, path, skipped };
+  }
+  const { images, skipped } = await build();
+  const list = new TextEncoder().encode(JSON.stringify(skipped));
+  const file = new Uint8Array(HEADER + images.length + list.length);
   const view = new DataView(file.buffer);
   file.set(MAGIC, 0);
   view.setUint32(8, images.length / (req.resolution * req.resolution * 3), true);
   view.setUint32(12, req.resolution, true);
   file.set(hash, 16);
+  view.setUint32(48, list.length, true);
   file.set(images, HEADER);
+  file.set(list, HEADER + images.length);
   try {
     await _ensureParent(path);
     await _writeFileAtomic(path, file);
@@ -77,16 +103,16 @@ export async function _cachedImages(
         err instanceof Error ? err.message : String(err)
       }); the next run decodes the images again. Set cacheDir or DDPM_CACHE_DIR to a writable folder.`,
     );
-    return { images, hit: false };
+    return { images, hit: false, skipped };
   }
-  return { images, hit: false, path };
+  return { images, hit: false, path, skipped };
 }
 
 async function readCache(
   path: string,
   hash: Uint8Array,
   resolution: number,
-): Promise<Uint8Array | undefined> {
+): Promise<Required<_Built> | undefined> {
   let file: Uint8Array;
   try {
     file = await Deno.readFile(path);
@@ -98,6 +124,14 @@ async function readCache(
   const count = view.getUint32(8, true);
   if (view.getUint32(12, true) !== resolution) return undefined;
   if (hash.some((b, i) => file[16 + i] !== b)) return undefined;
-  if (count === 0 || file.length !== HEADER + count * resolution * resolution * 3) return undefined;
-  return file.subarray(HEADER);
+  const end = HEADER + count * resolution * resolution * 3;
+  if (count === 0 || file.length !== end + view.getUint32(48, true)) return undefined;
+  let skipped: unknown;
+  try {
+    skipped = JSON.parse(new TextDecoder().decode(file.subarray(end)));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(skipped) || skipped.some((s) => typeof s !== "string")) return undefined;
+  return { images: file.subarray(HEADER, end), skipped };
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { InputError } from "../errors.ts";
 
 /**
  * Thrown when a dataset source is missing, empty or in an unknown format. The message names
@@ -15,7 +16,7 @@
  * if (err.name !== "DatasetError" || !(err instanceof Error)) throw new Error(err.name);
  * ```
  */
-export class DatasetError extends Error {
+export class DatasetError extends InputError {
   /**
    * Makes the error.
    *

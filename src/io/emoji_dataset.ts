@@ -107,7 +107,7 @@ export async function loadEmoji(opts: LoadDatasetOptions): Promise<Dataset> {
       if (out.decoded === 0) {
         throw new DatasetError(`Cannot load the emoji dataset: no PNG in ${dir} could be decoded`);
       }
-      return out.images;
+      return out;
     },
   );
   return createDataset(images, resolution, { source: "emoji" });

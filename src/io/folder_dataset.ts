@@ -133,7 +133,7 @@ export async function loadImageFolder(dir: string, opts: LoadDatasetOptions): Pr
     async () => {
       const out = await _decodeFiles(files, resolution, onProgress);
       if (out.decoded === 0) throw noImages();
-      return out.images;
+      return out;
     },
   );
   return createDataset(images, resolution, { source: dir });

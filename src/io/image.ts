@@ -4,7 +4,22 @@
  * @module
  */
 import { Image, ImageType } from "imagescript";
+import { FormatError, LimitError } from "../errors.ts";
+import { _imageSize } from "./_image_size.ts";
 import { _resizeRgb, _toBytes } from "./_resize.ts";
+
+/**
+ * The most pixels an image file may declare (4096 x 4096): decoding takes 4 bytes per pixel,
+ * so a small file declaring 8000 x 8000 pixels would otherwise cost gigabytes. Larger images
+ * are refused with a {@linkcode LimitError} before decoding; shrink them first.
+ *
+ * @example
+ * ```ts
+ * import { MAX_IMAGE_PIXELS } from "@x/ddpm";
+ * if (MAX_IMAGE_PIXELS !== 4096 * 4096) throw new Error(String(MAX_IMAGE_PIXELS));
+ * ```
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 /** Options of {@linkcode decodeImage} and {@linkcode decodeImageRgb8}. */
 export interface DecodeImageOptions {
@@ -23,7 +38,8 @@ export interface DecodeImageOptions {
  * @param bytes The encoded file.
  * @param opts The output resolution and the file's name for errors.
  * @returns `resolution * resolution * 3` bytes, row-major HWC.
- * @throws {Error} If the bytes are not a readable PNG or JPEG; the message names the file.
+ * @throws {FormatError} If the bytes are not a readable PNG or JPEG; the message names the file.
+ * @throws {LimitError} If the image declares more than {@linkcode MAX_IMAGE_PIXELS} pixels.
  *
  * @example A half-transparent black pixel becomes grey on white
  * ```ts
@@ -76,7 +92,8 @@ export async function decodeImageRgb8(
  * @param bytes The encoded file.
  * @param opts The output resolution and the file's name for errors.
  * @returns `resolution * resolution * 3` floats, row-major HWC, ready for a `[1, r, r, 3]` tensor.
- * @throws {Error} If the bytes are not a readable PNG or JPEG; the message names the file.
+ * @throws {FormatError} If the bytes are not a readable PNG or JPEG; the message names the file.
+ * @throws {LimitError} If the image declares more than {@linkcode MAX_IMAGE_PIXELS} pixels.
  *
  * @example A white 4x2 PNG becomes a 2x2 image of ones
  * ```ts
@@ -98,17 +115,24 @@ export async function decodeImage(
 async function decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
   const type = bytes.length >= 8 ? ImageType.getType(bytes) : null;
   if (type !== "png" && type !== "jpeg") {
-    throw new Error(
+    throw new FormatError(
       `Cannot decode ${name}: it is ${
         type ? `a ${type.toUpperCase()}` : "not an image"
       }; only PNG and JPEG files are supported`,
+    );
+  }
+  const size = _imageSize(bytes, type);
+  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new LimitError(
+      `Cannot decode ${name}: it declares ${size.width} x ${size.height} pixels, over the cap ` +
+        `of ${MAX_IMAGE_PIXELS} (4096 x 4096); shrink it first`,
     );
   }
   let image: Image;
   try {
     image = await Image.decode(bytes);
   } catch (err) {
-    throw new Error(
+    throw new FormatError(
       `Cannot decode ${name}: the ${type.toUpperCase()} is corrupt or truncated (${
         err instanceof Error ? err.message : String(err)
       })`,
@@ -116,7 +140,7 @@ async function decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
     );
   }
   if (!(image.width > 0 && image.height > 0)) {
-    throw new Error(`Cannot decode ${name}: the ${type.toUpperCase()} has no pixels`);
+    throw new FormatError(`Cannot decode ${name}: the ${type.toUpperCase()} has no pixels`);
   }
   return image;
 }

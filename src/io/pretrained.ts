@@ -11,6 +11,7 @@ import { type UNet, UNetModel } from "../nn/unet.ts";
 import { unetWeightSpecs } from "../nn/unet_weight_specs.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { asFormatError, FormatError, InputError } from "../errors.ts";
 import { type HostTensor, readSafetensors } from "./safetensors.ts";
 import { readTorchStateDict } from "./torch_pickle.ts";
 
@@ -42,10 +43,12 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new TypeError(`Cannot load ${path}: not valid JSON (${(err as Error).message})`);
+    throw new FormatError(`Cannot load ${path}: not valid JSON (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new TypeError(`Cannot load ${path}: expected a JSON object`);
+    throw new FormatError(`Cannot load ${path}: expected a JSON object`);
   }
   return json as Record<string, unknown>;
 }
@@ -63,7 +66,7 @@ async function readStateDict(path: string): Promise<Map<string, HostTensor>> {
   // A clone without `git lfs pull` leaves ~130-byte text pointers where the weights should be.
   const head = new TextDecoder().decode(bytes.subarray(0, 64));
   if (head.startsWith("version https://git-lfs")) {
-    throw new Error(
+    throw new FormatError(
       `Cannot load ${path}: it is a Git LFS pointer, not the weights; run \`git lfs pull\` in ` +
         "the repository, or download it with `huggingface-cli download`",
     );
@@ -73,9 +76,9 @@ async function readStateDict(path: string): Promise<Map<string, HostTensor>> {
       ? readSafetensors(bytes).tensors
       : readTorchStateDict(bytes);
   } catch (err) {
-    const e = err as Error;
-    e.message = `${path}: ${e.message}`;
-    throw e;
+    throw err instanceof FormatError
+      ? new FormatError(`${path}: ${err.message}`, { cause: err })
+      : asFormatError(err, path);
   }
 }
 
@@ -149,9 +152,10 @@ function buildUNet(
  *
  * @param dir The folder.
  * @returns The UNet (dispose it when done), the scheduler, and the UNet's config.json.
- * @throws {Error} naming the folder or file when something is missing or malformed.
- * @throws {RangeError} listing what the config asks for that this UNet cannot build.
- * @throws {TypeError} listing missing, unexpected and mis-shaped weights.
+ * @throws {InputError} naming the folder when it or a file in it is missing.
+ * @throws {FormatError} naming the file when it is malformed, unsafe or out of range (what the
+ *   config asks for that this UNet cannot build; missing, unexpected and mis-shaped weights),
+ *   with the validator's TypeError or RangeError as `cause`.
  *
  * @example A missing folder is reported with what to do
  * ```ts
@@ -163,14 +167,14 @@ function buildUNet(
 export async function loadPretrained(dir: string): Promise<PretrainedModel> {
   dir = dir.replace(/\/+$/, "") || "/";
   if (!(await exists(dir))) {
-    throw new Error(
+    throw new InputError(
       `Cannot load pretrained model: ${dir} does not exist. Download one first, e.g. ` +
         "`huggingface-cli download google/ddpm-cifar10-32 --local-dir ddpm-cifar10-32`",
     );
   }
   const unetDir = (await exists(`${dir}/unet/config.json`)) ? `${dir}/unet` : dir;
   if (!(await exists(`${unetDir}/config.json`))) {
-    throw new Error(
+    throw new InputError(
       `Cannot load pretrained model: no config.json in ${dir} or ${dir}/unet; expected a ` +
         "diffusers UNet2DModel folder or a pipeline folder with a unet/ subfolder",
     );
@@ -180,13 +184,11 @@ export async function loadPretrained(dir: string): Promise<PretrainedModel> {
   try {
     unetConfig = unetConfigFromDiffusers(config);
   } catch (err) {
-    const e = err as Error;
-    e.message = `${unetDir}/config.json: ${e.message}`;
-    throw e;
+    throw asFormatError(err, `${unetDir}/config.json`);
   }
   const weightsPath = await firstExisting(unetDir, WEIGHT_FILES);
   if (!weightsPath) {
-    throw new Error(
+    throw new InputError(
       `Cannot load pretrained model: ${unetDir} has neither ${WEIGHT_FILES.join(" nor ")}`,
     );
   }
@@ -200,12 +202,16 @@ export async function loadPretrained(dir: string): Promise<PretrainedModel> {
     try {
       scheduler = DDPMScheduler.fromConfig(await readJson(schedulerPath));
     } catch (err) {
-      const e = err as Error;
-      if (!e.message.startsWith("Cannot load")) e.message = `${schedulerPath}: ${e.message}`;
-      throw e;
+      throw err instanceof FormatError ? err : asFormatError(err, schedulerPath);
     }
   }
 
   const stateDict = await readStateDict(weightsPath);
-  return { unet: buildUNet(unetConfig, stateDict, weightsPath), scheduler, config };
+  let unet: UNet;
+  try {
+    unet = buildUNet(unetConfig, stateDict, weightsPath);
+  } catch (err) {
+    throw asFormatError(err, weightsPath);
+  }
+  return { unet, scheduler, config };
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { asFormatError, InputError } from "../errors.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 import { _writeFileAtomic } from "./_atomic_write.ts";
 
@@ -290,7 +291,8 @@ const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  *
  * @param path The file.
  * @returns Its tensors and metadata, as {@linkcode readSafetensors} gives them.
- * @throws {Error} naming the path when the file is missing or malformed.
+ * @throws {InputError} naming the path when the file is missing; a {@linkcode FormatError}
+ *   naming it when it is malformed, with the parser's error as `cause`.
  *
  * @example A missing file is named in the error
  * ```ts
@@ -305,16 +307,16 @@ export async function loadSafetensorsFile(path: string): Promise<SafetensorsCont
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`Cannot read safetensors file ${path}: it does not exist`);
+      throw new InputError(`Cannot read safetensors file ${path}: it does not exist`, {
+        cause: err,
+      });
     }
     throw err;
   }
   try {
     return readSafetensors(bytes);
   } catch (err) {
-    const e = err as Error;
-    e.message = `${path}: ${e.message}`;
-    throw e;
+    throw asFormatError(err, path);
   }
 }
 

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { asFormatError, FormatError, InputError } from "../errors.ts";
 import { openZip, type ZipArchive } from "./zip.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 import type { HostTensor } from "./safetensors.ts";
@@ -245,7 +246,7 @@ function unpickle(
   const global = (module: string, name: string): PyGlobal => {
     const qualname = `${module}.${name}`;
     if (!isAllowedGlobal(qualname)) {
-      throw new Error(
+      throw new FormatError(
         `Refusing to load a torch state dict whose pickle asks for "${qualname}": only tensors, ` +
           "storages and OrderedDict are allowed, and nothing in the file is ever executed. " +
           "If you trust the file, convert it to safetensors with Python.",
@@ -455,7 +456,7 @@ function unpickle(
         break;
       default: {
         const name = REFUSED_OPCODES[op] ?? `0x${op.toString(16).padStart(2, "0")}`;
-        throw new Error(
+        throw new FormatError(
           `Refusing to load a torch state dict: its pickle uses the instruction ${name} at byte ${
             pos - 1
           }, which a state dict does not need; nothing in the file was executed`,
@@ -465,12 +466,21 @@ function unpickle(
   }
 }
 
-function collect(dict: PyDict, prefix: string, out: Map<string, HostTensor>): void {
+function collect(
+  dict: PyDict,
+  prefix: string,
+  out: Map<string, HostTensor>,
+  parents: Set<PyDict> = new Set(),
+): void {
+  // A pickle can make a dict hold itself (memo GET); following it would never end.
+  if (parents.has(dict)) fail(`"${prefix.slice(0, -1)}" contains itself`);
+  if (parents.size >= 64) fail(`dicts nested more than 64 deep at "${prefix.slice(0, -1)}"`);
+  parents.add(dict);
   for (const [k, v] of dict.items) {
     if (typeof k !== "string") fail(`a state dict key is ${typeof k}, not a string`);
     const name = prefix + k;
     if (isTensor(v)) out.set(name, v);
-    else if (v instanceof PyDict) collect(v, `${name}.`, out);
+    else if (v instanceof PyDict) collect(v, `${name}.`, out, parents);
     else fail(`"${name}" holds a ${v === null ? "None" : typeof v}, not a tensor`);
   }
 }
@@ -493,8 +503,8 @@ function findPrefix(zip: ZipArchive): string {
  *
  * @param bytes The whole file.
  * @returns The tensors by name, in the file's order.
- * @throws {Error} naming the global or instruction when the pickle asks for anything a state
- *   dict does not need (such as `os.system`); nothing is executed.
+ * @throws {FormatError} naming the global or instruction when the pickle asks for anything a
+ *   state dict does not need (such as `os.system`); nothing is executed.
  * @throws {TypeError} for the pre-1.6 format or a malformed archive.
  * @throws {RangeError} when a tensor reaches past its storage.
  *
@@ -560,7 +570,8 @@ export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
  *
  * @param path The `.bin`/`.pt`/`.pth` file.
  * @returns The tensors by name, as {@linkcode readTorchStateDict} gives them.
- * @throws {Error} naming the path when the file is missing, malformed or unsafe.
+ * @throws {InputError} naming the path when the file is missing; a {@linkcode FormatError}
+ *   when it is malformed or unsafe, with the reader's error as `cause`.
  *
  * @example
  * ```ts
@@ -575,15 +586,17 @@ export async function loadTorchStateDictFile(path: string): Promise<Map<string, 
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new Error(`Cannot read torch state dict ${path}: it does not exist`);
+      throw new InputError(`Cannot read torch state dict ${path}: it does not exist`, {
+        cause: err,
+      });
     }
     throw err;
   }
   try {
     return readTorchStateDict(bytes);
   } catch (err) {
-    const e = err as Error;
-    e.message = `${path}: ${e.message}`;
-    throw e;
+    throw err instanceof FormatError
+      ? new FormatError(`${path}: ${err.message}`, { cause: err })
+      : asFormatError(err, path);
   }
 }

@@ -5,6 +5,21 @@
  * @module
  */
 import { inflateRawSync } from "node:zlib";
+import { LimitError } from "../errors.ts";
+
+/**
+ * The most bytes one deflated ZIP entry may inflate to (256 MiB), checked against the size the
+ * archive declares before anything is inflated, so a small file cannot ask for gigabytes.
+ * `torch.save` stores its entries uncompressed (read as views, at no cost), and the largest
+ * tensor of a published DDPM is about 10 MB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ZIP_INFLATED_BYTES } from "./zip.ts";
+ * if (MAX_ZIP_INFLATED_BYTES !== 256 * 2 ** 20) throw new Error();
+ * ```
+ */
+export const MAX_ZIP_INFLATED_BYTES = 256 * 2 ** 20;
 
 /** One file inside a ZIP archive, as the central directory describes it. */
 export interface ZipEntry {
@@ -154,6 +169,16 @@ export function openZip(bytes: Uint8Array): ZipArchive {
     if (entry.method === 0) {
       if (entry.size !== entry.compressedSize) fail(`stored entry "${name}" has two sizes`);
       return raw;
+    }
+    if (entry.size > MAX_ZIP_INFLATED_BYTES) {
+      throw new LimitError(
+        `Cannot read ZIP entry "${name}": it declares ${entry.size} bytes once inflated, over ` +
+          `the cap of ${MAX_ZIP_INFLATED_BYTES} bytes (256 MiB) per deflated entry`,
+      );
+    }
+    // Deflate shrinks at most ~1032:1; a larger declared size is a lie, refused unread.
+    if (entry.size > entry.compressedSize * 1032 + 1024) {
+      fail(`entry "${name}" declares ${entry.size} bytes from ${entry.compressedSize} compressed`);
     }
     // Capping the output refuses a deflate bomb before it fills memory.
     let inflated: Uint8Array;

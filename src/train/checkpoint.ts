@@ -6,17 +6,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { InputError } from "../errors.ts";
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
-export class CheckpointError extends Error {
+export class CheckpointError extends InputError {
   /**
    * Makes the error.
    *
    * @param message What is wrong and how to fix it.
+   * @param options The underlying error, if any, as `cause`.
    */
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CheckpointError";
   }
 }
@@ -95,9 +98,8 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
   }
   const metadata = { ...state.metadata, format: FORMAT, step: String(state.step) };
   const bytes = writeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  // A failed write (a full disk) removes its temp file, so it cannot keep the disk full.
+  await _writeFileAtomic(path, bytes);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   loadCheckpoint,
 } from "./checkpoint.ts";
 import type { RunConfig } from "./train.ts";
+import { validateRunConfig } from "./validate_run_config.ts";
 
 /** A model restored from a training run. */
 export interface LoadedRun {
@@ -69,12 +70,15 @@ export async function loadRun(path: string, opts: { ema?: boolean } = {}): Promi
     checkpoint = path;
     runDir = path.replace(/\/[^/]*$/, "").replace(/\/checkpoints$/, "") || ".";
   }
-  let config: RunConfig;
+  let json: unknown;
   try {
-    config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+    json = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
   } catch (err) {
-    throw new CheckpointError(`Cannot read ${runDir}/config.json: ${(err as Error).message}`);
+    throw new CheckpointError(`Cannot read ${runDir}/config.json: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
+  const config: RunConfig = validateRunConfig(json, `${runDir}/config.json`);
   const state = await loadCheckpoint(checkpoint);
   const unet = createUNet(config.unet);
   try {

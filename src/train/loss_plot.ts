@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { Image } from "imagescript";
 
 /**
@@ -71,9 +72,7 @@ export async function saveLossPlot(
       );
     }
   }
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeFile(tmp, await image.encode());
-  await Deno.rename(tmp, path);
+  await _writeFileAtomic(path, await image.encode());
 }
 
 function drawLine(

@@ -11,3 +11,5 @@ export * from "./load_run.ts";
 export * from "./loss_plot.ts";
 export * from "./schedule.ts";
 export * from "./optimizer.ts";
+export * from "./validate_train_config.ts";
+export * from "./validate_run_config.ts";

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { InputError } from "../errors.ts";
 import { sample } from "../diffusion/sample.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { batchIndices, loadDataset } from "../io/dataset.ts";
@@ -15,7 +16,7 @@ import { saveGrid } from "../io/grid.ts";
 import { createUNet } from "../nn/create_unet.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
-import { getPreset, type Preset, type PresetName } from "../presets.ts";
+import type { Preset, PresetName } from "../presets.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
 import type { TrainConfig } from "../train_config.ts";
 import {
@@ -30,6 +31,8 @@ import { saveLossPlot } from "./loss_plot.ts";
 import { createAdamState } from "./optimizer.ts";
 import { type TrainState, trainStep } from "./train_step.ts";
 import { emaDecayAt, learningRateAt } from "./schedule.ts";
+import { _rewindMetrics } from "./_metrics_log.ts";
+import { _resolveRunConfig } from "./_run_config.ts";
 
 /** Metrics of one optimisation step, as written to `metrics.jsonl`. */
 export interface StepMetrics {
@@ -61,15 +64,18 @@ export interface TrainingData {
 export interface TrainOptions {
   /** Run folder for config.json, checkpoints/, samples/, metrics.jsonl, loss.png. */
   outDir: string;
-  /** A preset name or object. Default "tiny". Ignored on resume (config.json wins). */
+  /**
+   * A preset name or object. Default "tiny". On resume it must match the run's model, or be
+   * left out.
+   */
   preset?: PresetName | Preset;
-  /** Overrides of the preset's training recipe. */
+  /** Overrides of the preset's training recipe; on resume they replace the run's values. */
   train?: Partial<TrainConfig>;
   /** Training images: a folder, a CIFAR-10 .bin file or folder, "emoji", or a loaded Dataset. */
   data?: string | TrainingData;
   /** Continue from the last checkpoint in `outDir`. Default false. */
   resume?: boolean;
-  /** Seed of the weights, the shuffle and every draw. Default 0. */
+  /** Seed of the weights, the shuffle and every draw. Default 0; on resume, the run's. */
   seed?: number;
   /** Stop after the current step (writing a checkpoint) when aborted, e.g. on Ctrl-C. */
   signal?: AbortSignal;
@@ -155,7 +161,7 @@ export class TrainingDivergedError extends Error {
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { outDir, signal, onStep } = opts;
   const maxBadSteps = opts.maxBadSteps ?? 5;
-  const run = await resolveRunConfig(opts);
+  const { run, save: saveRunConfig } = await _resolveRunConfig(opts);
   const cfg = run.train;
   const seed = run.seed;
 
@@ -163,11 +169,12 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     ? opts.data
     : await loadDataset(run.data, { resolution: run.unet.resolution });
   if (data.resolution !== run.unet.resolution) {
-    throw new RangeError(
+    throw new InputError(
       `Cannot train: the data has resolution ${data.resolution} but the model ` +
         `${run.unet.resolution}; load the data at the model's resolution`,
     );
   }
+  await saveRunConfig();
 
   const unet = createUNet(run.unet, { seed });
   const weights = unet.getWeights();
@@ -203,19 +210,14 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         disposeCheckpoint(saved);
       }
       step = saved.step;
-      // Steps logged after the checkpoint will run again; drop their lines.
-      await truncateMetrics(outDir, step);
       console.error(`ddpm: resumed ${outDir} at step ${step}`);
-    } else if (!opts.resume && existing.length > 0) {
-      throw new RangeError(
-        `Cannot start a new run in ${outDir}: it already holds checkpoints. ` +
-          "Pass --resume to continue it, or choose another --out.",
-      );
     }
+    // Steps logged after the checkpoint will run again; drop their lines (and torn ones).
+    const logged = await _rewindMetrics(`${outDir}/metrics.jsonl`, step);
 
     metricsFile = await Deno.open(`${outDir}/metrics.jsonl`, { append: true, create: true });
     const encoder = new TextEncoder();
-    const losses: { step: number; loss: number }[] = await readLossHistory(outDir);
+    const losses = logged.filter((m) => !m.skipped).map((m) => ({ step: m.step, loss: m.loss }));
     let lastLoss = NaN;
     let badInRow = 0;
 
@@ -314,36 +316,6 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 }
 
-/** Builds config.json for a new run, or reads it back on resume. */
-async function resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
-  const configPath = `${opts.outDir}/config.json`;
-  if (opts.resume) {
-    try {
-      const run = JSON.parse(await Deno.readTextFile(configPath)) as RunConfig;
-      // Only the length of the run may change on resume.
-      if (opts.train?.steps !== undefined) run.train.steps = opts.train.steps;
-      return run;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) throw err;
-    }
-  }
-  const preset = typeof opts.preset === "object" ? opts.preset : getPreset(opts.preset ?? "tiny");
-  const run: RunConfig = {
-    format: "ddpm-run-v1",
-    preset: typeof opts.preset === "string" ? opts.preset : opts.preset ? null : "tiny",
-    unet: structuredClone(preset.unet),
-    scheduler: structuredClone(preset.scheduler),
-    train: { ...preset.train, ...opts.train },
-    data: typeof opts.data === "string" ? opts.data : opts.data ? "(in memory)" : "emoji",
-    seed: opts.seed ?? 0,
-  };
-  await Deno.mkdir(`${opts.outDir}/checkpoints`, { recursive: true });
-  const tmp = `${configPath}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(run, null, 2) + "\n");
-  await Deno.rename(tmp, configPath);
-  return run;
-}
-
 function assignAll(
   target: Map<string, tf.Variable>,
   source: Map<string, tf.Tensor>,
@@ -359,25 +331,6 @@ function assignAll(
       );
     }
     v.assign(s);
-  }
-}
-
-async function truncateMetrics(outDir: string, step: number): Promise<void> {
-  const path = `${outDir}/metrics.jsonl`;
-  const text = await Deno.readTextFile(path).catch(() => "");
-  const kept = text.split("\n").filter((l) => l.trim() && JSON.parse(l).step <= step);
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, kept.map((l) => l + "\n").join(""));
-  await Deno.rename(tmp, path);
-}
-
-async function readLossHistory(outDir: string): Promise<{ step: number; loss: number }[]> {
-  try {
-    const text = await Deno.readTextFile(`${outDir}/metrics.jsonl`);
-    return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as StepMetrics)
-      .filter((m) => !m.skipped).map((m) => ({ step: m.step, loss: m.loss }));
-  } catch {
-    return [];
   }
 }
 

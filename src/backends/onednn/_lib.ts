@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InputError } from "../../errors.ts";
 
 /** The C functions used, with Deno FFI signatures. Every `dnnl_status_t` is an i32. */
 const SYMBOLS = {
@@ -223,7 +224,7 @@ export interface DnnlRuntime {
 }
 
 /** Thrown when oneDNN cannot be loaded; the message says why and what to install. */
-export class OneDnnUnavailableError extends Error {
+export class OneDnnUnavailableError extends InputError {
   /** @param message Why oneDNN could not be loaded, and the fix. */
   constructor(message: string) {
     super(message);

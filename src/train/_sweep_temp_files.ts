@@ -1,0 +1,48 @@
+// Removing the temp files that an interrupted atomic write leaves behind (kill -9 or a full
+// disk between the write and the rename), so they neither fill the disk nor confuse a resume.
+
+const TEMP = /\.tmp-(\d+)(-[0-9a-f]+)?$/;
+
+/** True when the process that owns a temp file may still be writing it. */
+function mayBeAlive(pid: number): boolean {
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    // Gone, or no /proc to ask (not Linux, no read permission): treat it as an orphan.
+    return false;
+  }
+}
+
+/**
+ * Deletes `*.tmp-PID` files in a run folder and its `checkpoints/` whose writer is gone, and
+ * says so on stderr. Returns the paths removed.
+ */
+export async function _sweepTempFiles(runDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of [runDir, `${runDir}/checkpoints`]) {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+        continue;
+      }
+      throw err;
+    }
+    for (const entry of entries) {
+      const m = TEMP.exec(entry.name);
+      if (!entry.isFile || !m || mayBeAlive(Number(m[1]))) continue;
+      await Deno.remove(`${dir}/${entry.name}`);
+      removed.push(`${dir}/${entry.name}`);
+    }
+  }
+  if (removed.length) {
+    console.error(
+      `ddpm: removed ${removed.length} temp file(s) left by an interrupted write: ` +
+        removed.map((p) => p.slice(p.lastIndexOf("/") + 1)).join(", "),
+    );
+  }
+  return removed;
+}
