@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ConvPrimitives } from "./_conv.ts";
 import type { DnnlRuntime } from "./_lib.ts";
 import type { MatMulPrimitives } from "./_matmul.ts";
+import type { ScaleShiftPrimitives } from "./_scale_shift.ts";
 import type { SoftmaxPrimitives } from "./_softmax.ts";
 import { UnsupportedByOneDnn } from "./_primitive.ts";
 
@@ -17,6 +18,7 @@ export interface _OneDnnState {
   conv: ConvPrimitives;
   matmul: MatMulPrimitives;
   softmax: SoftmaxPrimitives;
+  scaleShift: ScaleShiftPrimitives;
 }
 
 /** The parts of the backend (TF.js's cpu backend plus native state) that kernels use. */

@@ -16,6 +16,8 @@ import type { _OneDnnState } from "./_kernel_util.ts";
 import { openOneDnn } from "./_lib.ts";
 import { MatMulPrimitives } from "./_matmul.ts";
 import { matMulKernels } from "./_matmul_kernels.ts";
+import { groupNormKernel } from "./_group_norm_kernel.ts";
+import { ScaleShiftPrimitives } from "./_scale_shift.ts";
 import { SoftmaxPrimitives } from "./_softmax.ts";
 import { softmaxKernel } from "./_softmax_kernel.ts";
 
@@ -50,11 +52,13 @@ export function registerOneDnnBackend(): string {
       conv: new ConvPrimitives(rt),
       matmul: new MatMulPrimitives(rt),
       softmax: new SoftmaxPrimitives(rt),
+      scaleShift: new ScaleShiftPrimitives(rt),
     };
     override dispose(): void {
       this.onednn.conv.dispose();
       this.onednn.matmul.dispose();
       this.onednn.softmax.dispose();
+      this.onednn.scaleShift.dispose();
       super.dispose();
     }
   }
@@ -68,6 +72,8 @@ export function registerOneDnnBackend(): string {
     ...convKernels(ONEDNN_BACKEND),
     ...matMulKernels(ONEDNN_BACKEND),
     softmaxKernel(ONEDNN_BACKEND),
+    // Before the cpu family's kernels below, which register only names not yet taken.
+    groupNormKernel(ONEDNN_BACKEND),
   ];
   const nativeNames = new Set(native.map((k) => k.kernelName));
   for (const k of tf.getKernelsForBackend("cpu")) {

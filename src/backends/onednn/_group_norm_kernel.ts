@@ -1,0 +1,50 @@
+/**
+ * The fused group-norm forward kernel on oneDNN: statistics in one JavaScript pass (float64
+ * accumulators), then the normalisation, affine map and swish as one native pass on all cores.
+ * The backward kernel is the cpu family's.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { GROUP_NORM, type GroupNormAttrs } from "../../nn/_fused_kernels.ts";
+import { _groupStats } from "../_group_norm_stats.ts";
+import { _floats, type _OneDnnBackendLike } from "./_kernel_util.ts";
+
+/**
+ * The `DdpmGroupNorm` kernel for backend `name`.
+ *
+ * @param name The backend name.
+ * @returns The kernel config; register it before the cpu family's group-norm kernels.
+ */
+export function groupNormKernel(name: string): tf.KernelConfig {
+  return {
+    kernelName: GROUP_NORM,
+    backendName: name,
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, gamma, beta } = inputs as Record<string, tf.TensorInfo>;
+      const { groups, eps, swish } = attrs as unknown as GroupNormAttrs;
+      const [n, h, w, c] = x.shape;
+      if (x.shape.length !== 4 || c % groups !== 0 || gamma.shape.join() !== `${c}`) {
+        throw new TypeError(
+          `${GROUP_NORM} needs NHWC x with channels divisible by ${groups} and a gamma per ` +
+            `channel: got x [${x.shape}], gamma [${gamma.shape}]`,
+        );
+      }
+      const b = backend as _OneDnnBackendLike;
+      const xv = _floats(b, x), g = _floats(b, gamma), be = _floats(b, beta);
+      const { mean, rstd } = _groupStats(xv, { n, hw: h * w, c, groups }, eps);
+      const cg = c / groups;
+      const scale = new Float32Array(n * c), shift = new Float32Array(n * c);
+      for (let i = 0; i < n; i++) {
+        for (let ch = 0; ch < c; ch++) {
+          const s = i * groups + Math.floor(ch / cg);
+          const k = rstd[s] * g[ch];
+          scale[i * c + ch] = k;
+          shift[i * c + ch] = be[ch] - mean[s] * k;
+        }
+      }
+      const y = b.onednn.scaleShift.apply(n, h * w, c, xv, scale, shift, swish);
+      return b.makeTensorInfo(x.shape, "float32", y);
+    },
+  };
+}
