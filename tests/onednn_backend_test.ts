@@ -145,6 +145,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "onednn falls back to the JS kernels for what it does not take (dilation), correctly",
+  ignore: !HAS_ONEDNN,
+  async fn() {
+    await setBackend("cpu");
+    const xv = tf.randomNormal([1, 9, 9, 3], 0, 1, "float32", 11).dataSync();
+    const wv = tf.randomNormal([3, 3, 3, 2], 0, 1, "float32", 12).dataSync();
+    const outs: Float32Array[] = [];
+    for (const backend of ["cpu", "onednn", "onednn"] as const) {
+      await setBackend(backend);
+      const x = tf.tensor4d(xv, [1, 9, 9, 3]), w = tf.tensor4d(wv, [3, 3, 3, 2]);
+      const y = tf.conv2d(x, w, 1, "same", "NHWC", 2);
+      outs.push(y.dataSync() as Float32Array);
+      tf.dispose([x, w, y]);
+    }
+    // The second onednn call takes the remembered refusal path.
+    assert.ok(relErr(outs[1], outs[0]) < 1e-6 && relErr(outs[2], outs[0]) < 1e-6);
+  },
+});
+
+Deno.test({
   name: "onednn matMul handles transposes, batch broadcast, bias and relu like cpu",
   ignore: !HAS_ONEDNN,
   async fn() {

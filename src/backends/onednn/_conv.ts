@@ -62,6 +62,7 @@ interface Plan {
 export class ConvPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #plans = new Map<string, Plan>();
+  readonly #refused = new Map<string, UnsupportedByOneDnn>();
 
   /** @param rt The runtime. */
   constructor(rt: DnnlRuntime) {
@@ -232,7 +233,16 @@ export class ConvPrimitives {
   #plan(k: string, make: () => Plan): Plan {
     let p = this.#plans.get(k);
     if (!p) {
-      p = make();
+      // A shape oneDNN refused once is refused at once afterwards: building the descriptor
+      // again on every call would cost milliseconds before each fallback.
+      const refused = this.#refused.get(k);
+      if (refused) throw refused;
+      try {
+        p = make();
+      } catch (err) {
+        if (err instanceof UnsupportedByOneDnn) this.#refused.set(k, err);
+        throw err;
+      }
       this.#plans.set(k, p);
     }
     return p;
