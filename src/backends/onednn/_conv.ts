@@ -14,6 +14,7 @@ import {
   Primitive,
   reorder,
   sameLayout,
+  threadsFor,
   UnsupportedByOneDnn,
   withEltwisePostOp,
 } from "./_primitive.ts";
@@ -105,7 +106,7 @@ export class ConvPrimitives {
    * @returns The input gradient, NHWC.
    */
   backwardData(s: ConvShape, dy: Float32Array, w: Float32Array): Float32Array {
-    const plan = this.#plan(`bd:${key(s)}`, () => {
+    const plan = this.#plan(`bd:${key(s)}`, s, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -142,7 +143,7 @@ export class ConvPrimitives {
    * @returns The filter gradient, HWIO.
    */
   backwardWeights(s: ConvShape, x: Float32Array, dy: Float32Array): Float32Array {
-    const plan = this.#plan(`bw:${key(s)}`, () => {
+    const plan = this.#plan(`bw:${key(s)}`, s, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -186,7 +187,7 @@ export class ConvPrimitives {
   }
 
   #forwardPlan(s: ConvShape, hasBias: boolean, activation: ConvActivation): Plan {
-    return this.#plan(`fw:${hasBias}:${activation}:${key(s)}`, () => {
+    return this.#plan(`fw:${hasBias}:${activation}:${key(s)}`, s, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -230,7 +231,7 @@ export class ConvPrimitives {
     return plan.weightsBuf!;
   }
 
-  #plan(k: string, make: () => Plan): Plan {
+  #plan(k: string, s: ConvShape, make: () => Plan): Plan {
     let p = this.#plans.get(k);
     if (!p) {
       // A shape oneDNN refused once is refused at once afterwards: building the descriptor
@@ -243,6 +244,7 @@ export class ConvPrimitives {
         if (err instanceof UnsupportedByOneDnn) this.#refused.set(k, err);
         throw err;
       }
+      p.prim.threads = threadsFor(this.#rt, flops(s));
       this.#plans.set(k, p);
     }
     return p;
@@ -271,6 +273,11 @@ export class ConvPrimitives {
       throw new UnsupportedByOneDnn(`convolution ${key(s)} (status ${status})`);
     }
   }
+}
+
+function flops(s: ConvShape): number {
+  return 2 * s.batch * s.outHeight * s.outWidth * s.outChannels * s.inChannels *
+    s.filterHeight * s.filterWidth;
 }
 
 function key(s: ConvShape): string {

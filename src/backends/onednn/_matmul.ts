@@ -10,6 +10,7 @@ import {
   mdByTag,
   pinned,
   Primitive,
+  threadsFor,
   withEltwisePostOp,
 } from "./_primitive.ts";
 
@@ -52,6 +53,7 @@ export class MatMulPrimitives {
     let prim = this.#prims.get(key);
     if (!prim) {
       prim = this.#create(s);
+      prim.threads = threadsFor(this.#rt, 2 * Math.max(s.batchA, s.batchB) * s.m * s.n * s.k);
       this.#prims.set(key, prim);
     }
     const out = allocFloats(Math.max(s.batchA, s.batchB) * s.m * s.n);

@@ -243,6 +243,25 @@ export class Primitive {
 }
 
 /**
+ * Below this many floating-point operations a primitive runs on one thread: an OpenMP
+ * fork/join costs ~50 us on an idle machine and a whole scheduler slice (~10 ms) when another
+ * process holds a core, which small primitives cannot win back.
+ */
+export const PARALLEL_MIN_FLOPS = 32e6;
+
+/**
+ * Threads for a primitive doing `flops` operations: one below {@linkcode PARALLEL_MIN_FLOPS},
+ * else all.
+ *
+ * @param rt The runtime.
+ * @param flops The primitive's work.
+ * @returns The thread count.
+ */
+export function threadsFor(rt: DnnlRuntime, flops: number): number {
+  return flops < PARALLEL_MIN_FLOPS ? 1 : rt.maxThreads;
+}
+
+/**
  * Creates a reorder between two layouts of the same logical array.
  *
  * @param rt The runtime.

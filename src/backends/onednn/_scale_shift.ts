@@ -95,7 +95,10 @@ export class ScaleShiftPrimitives {
         );
       }
       check(fn.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops");
-      return new Primitive(rt, desc, { attr })
+      const prim = new Primitive(rt, desc, { attr });
+      // Called once per image: a fork/join per call costs more than the second core gains.
+      prim.threads = 1;
+      return prim
         .arg(DNNL.ARG_SRC, data)
         .arg(DNNL.ARG_SRC_1, perChannel)
         .arg(DNNL.ARG_DST, data)

@@ -4,7 +4,14 @@
  * @module
  */
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
-import { allocFloats, mdByTag, pinned, Primitive, UnsupportedByOneDnn } from "./_primitive.ts";
+import {
+  allocFloats,
+  mdByTag,
+  pinned,
+  Primitive,
+  threadsFor,
+  UnsupportedByOneDnn,
+} from "./_primitive.ts";
 
 /** Caches softmax primitives by `[rows, cols]`; `dispose()` frees them. */
 export class SoftmaxPrimitives {
@@ -38,6 +45,8 @@ export class SoftmaxPrimitives {
       );
       if (status !== 0) throw new UnsupportedByOneDnn(`softmax ${key} (status ${status})`);
       prim = new Primitive(this.#rt, desc).arg(DNNL.ARG_SRC, md).arg(DNNL.ARG_DST, md);
+      // About ten operations an element (max, exp, sum, divide).
+      prim.threads = threadsFor(this.#rt, 10 * rows * cols);
       this.#prims.set(key, prim);
     }
     const y = allocFloats(rows * cols);
