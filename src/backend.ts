@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 // Registers the "wasm" backend. Under Deno the binaries load from the npm package on disk.
 import "@tensorflow/tfjs-backend-wasm";
+import { preferThreadedWasm } from "./backends/prefer_threaded_wasm.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -22,7 +23,9 @@ let loggedBackend: string | undefined;
  *
  * - `"auto"` (default): `tensorflow` when `npm:@tensorflow/tfjs-node-gpu` or
  *   `npm:@tensorflow/tfjs-node` is installed next to the program, otherwise `wasm`.
- * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install.
+ * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install. Runs on every
+ *   core (at most 8) through the threaded build when it starts, else on one; set
+ *   `DDPM_WASM_THREADS=N` to choose.
  * - `"cpu"`: plain JavaScript. Slow; useful as a reference in tests.
  * - `"webgpu"`: Deno's built-in WebGPU (a real GPU, or software Vulkan).
  * - `"tensorflow"`: native libtensorflow through tfjs-node(-gpu), CUDA with the `-gpu` package.
@@ -66,6 +69,8 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
   } else {
     chosen = name;
   }
+  // The threaded wasm build when it starts, else the single-thread one; says which.
+  const build = chosen === "wasm" ? ` (${await preferThreadedWasm()})` : "";
   if (tf.getBackend() !== chosen) {
     let ok = false;
     let cause: unknown;
@@ -84,7 +89,7 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
   }
   if (loggedBackend !== chosen) {
     loggedBackend = chosen;
-    console.error(`ddpm: using TensorFlow.js backend "${chosen}"`);
+    console.error(`ddpm: using TensorFlow.js backend "${chosen}"${build}`);
   }
   return tf.getBackend();
 }
