@@ -5,7 +5,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { createThreadedWasmBackend, MAX_WASM_THREADS } from "./wasm_threads.ts";
+import {
+  createSingleThreadWasmBackend,
+  createThreadedWasmBackend,
+  MAX_WASM_THREADS,
+} from "./wasm_threads.ts";
 
 /** The priority tfjs-backend-wasm registers "wasm" with. */
 const WASM_PRIORITY = 2;
@@ -35,16 +39,25 @@ export function preferThreadedWasm(): Promise<string> {
 }
 
 async function choose(): Promise<string> {
-  const single = (why: string) => `single-thread SIMD build (${why})`;
-  if (tf.engine().registry["wasm"]) return single("it had already started");
+  if (tf.engine().registry["wasm"]) return "single-thread SIMD build: it had already started";
   const threads = wantedThreads();
-  if (threads <= 1) return single(threadsReason());
-  try {
-    await registerThreadedWasm("wasm", threads);
-    return `threaded SIMD build, ${threads} threads`;
-  } catch (err) {
-    return single(`the threaded build did not start: ${(err as Error)?.message ?? err}`);
+  let why = threadsReason();
+  if (threads > 1) {
+    try {
+      await registerThreadedWasm("wasm", threads);
+      return `threaded SIMD build, ${threads} threads`;
+    } catch (err) {
+      why = `the threaded build did not start: ${(err as Error)?.message ?? err}`;
+    }
   }
+  try {
+    const { backend } = await createSingleThreadWasmBackend();
+    tf.removeBackend("wasm");
+    tf.registerBackend("wasm", () => backend, WASM_PRIORITY);
+  } catch {
+    // tfjs's own loader stays registered and starts the same build.
+  }
+  return `single-thread SIMD build: ${why}`;
 }
 
 /**

@@ -82,7 +82,73 @@ export async function createThreadedWasmBackend(
     workerSource,
     () => withLogicalCores(2 * MAX_WASM_THREADS, () => startModule(factory)),
   );
-  const cwrap = (module as unknown as { cwrap: CWrap }).cwrap;
+  const started = wrapModule(module, threads);
+  // The thread pool's workers wait for work forever; like the idle ones, they must not keep
+  // the process alive (emscripten refs a worker when it starts a thread on it).
+  const pthreads = (module as unknown as { PThread: { runningWorkers: { unref(): void }[] } })
+    .PThread;
+  for (const worker of pthreads.runningWorkers) worker.unref();
+  return started;
+}
+
+/**
+ * Starts the single-thread SIMD wasm module, as tfjs does, but with this library's handling of
+ * a full heap (see {@linkcode WasmHeapFullError}) and without emscripten's "Aborted()" lines.
+ *
+ * @returns The backend, with its thread count (1).
+ *
+ * @example
+ * ```ts
+ * import { createSingleThreadWasmBackend } from "./wasm_threads.ts";
+ * const { threads } = await createSingleThreadWasmBackend();
+ * if (threads !== 1) throw new Error(String(threads));
+ * ```
+ */
+export async function createSingleThreadWasmBackend(): Promise<
+  { backend: BackendWasm; threads: number }
+> {
+  const { default: factory } = await import(
+    "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-simd.js"
+  ) as unknown as { default: Factory };
+  // Its epilogue looks for the global that tfjs's bundle names the factory; any object will do
+  // (it only wraps that object's _dispose).
+  const g = globalThis as Record<string, unknown>;
+  const had = "WasmBackendModule" in g;
+  if (!had) g.WasmBackendModule = {};
+  try {
+    return wrapModule(await startModule(factory), 1);
+  } finally {
+    if (!had) delete g.WasmBackendModule;
+  }
+}
+
+/**
+ * Thrown when the wasm heap cannot hold a new tensor. tfjs itself would write the tensor at
+ * address 0 when `malloc` fails, silently overwriting other tensors.
+ */
+export class WasmHeapFullError extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param bytes The allocation that failed.
+   */
+  constructor(readonly bytes: number) {
+    super(`the wasm heap cannot hold ${bytes} more bytes`);
+    this.name = "WasmHeapFullError";
+  }
+}
+
+/** Adds tfjs's wrappers, guards malloc, and builds the backend on `threads` threads. */
+function wrapModule(
+  module: EmscriptenModule,
+  threads: number,
+): { backend: BackendWasm; threads: number } {
+  const m = module as unknown as {
+    cwrap: CWrap;
+    tfjs: { getThreadsCount(): number };
+    _malloc(bytes: number): number;
+  };
+  const cwrap = m.cwrap;
   (module as unknown as { tfjs: unknown }).tfjs = {
     init: cwrap("init", null, []),
     initWithThreadsCount: cwrap("init_with_threads_count", null, ["number"]),
@@ -91,17 +157,31 @@ export async function createThreadedWasmBackend(
     disposeData: cwrap("dispose_data", null, ["number"]),
     dispose: cwrap("dispose", null, []),
   };
+  // Emscripten's `_malloc` is a stub that replaces itself with the raw export on first call;
+  // wrap the raw export, or the wrapper would be dropped.
+  const asm = (module as unknown as { asm?: { malloc?: (bytes: number) => number } }).asm;
+  const malloc = asm?.malloc ?? m._malloc;
+  const mod = module as unknown as {
+    wasmMemory?: WebAssembly.Memory;
+    asm?: { memory?: WebAssembly.Memory };
+    _free(ptr: number): void;
+  };
+  const memory = mod.wasmMemory ?? mod.asm?.memory;
+  m._malloc = (bytes: number) => {
+    const ptr = malloc(bytes);
+    if (ptr === 0 && bytes > 0) throw new WasmHeapFullError(bytes);
+    // Near 4 GiB, emscripten's 32-bit heap arithmetic wraps: malloc "succeeds" with a block
+    // that ends past the heap, which tfjs would then overrun.
+    if (memory && (ptr >>> 0) + bytes > memory.buffer.byteLength) {
+      mod._free(ptr);
+      throw new WasmHeapFullError(bytes);
+    }
+    return ptr;
+  };
   // BackendWasm's constructor reads the count set here and starts the thread pool.
   setThreadsCount(threads);
   const backend = new BackendWasm(module);
-  // The thread pool's workers wait for work forever; like the idle ones, they must not keep
-  // the process alive (emscripten refs a worker when it starts a thread on it).
-  const pthreads = (module as unknown as { PThread: { runningWorkers: { unref(): void }[] } })
-    .PThread;
-  for (const worker of pthreads.runningWorkers) worker.unref();
-  const started = (module as unknown as { tfjs: { getThreadsCount(): number } }).tfjs
-    .getThreadsCount();
-  return { backend, threads: started };
+  return { backend, threads: m.tfjs.getThreadsCount() };
 }
 
 type CWrap = (name: string, ret: string | null, args: string[]) => unknown;
