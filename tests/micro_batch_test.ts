@@ -3,10 +3,14 @@ import {
   createAdamState,
   createUNet,
   DDPMScheduler,
+  disposeCheckpoint,
+  loadCheckpoint,
   presets,
   setBackend,
+  train,
   trainStep,
 } from "../mod.ts";
+import { makeData } from "./_data.ts";
 import { batchGradients, microBatches } from "../src/train/batch_gradients.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 
@@ -94,5 +98,38 @@ Deno.test("trainStep() with micro-batches equals one full-batch step within 1e-5
   disposeState(a);
   disposeState(b);
   x0.dispose();
+  assert.equal(tf.memory().numTensors, before, "no tensor leaks");
+});
+
+Deno.test("train() with --micro-batch 1 matches the whole batch and records it in config.json", async () => {
+  await setBackend("cpu");
+  const before = tf.memory().numTensors;
+  const data = makeData(6, 8);
+  const preset = {
+    ...presets.tiny,
+    unet: UNET,
+    train: { ...presets.tiny.train, batchSize: 3, steps: 3, sampleEvery: 0, warmupSteps: 1 },
+  };
+  const whole = await Deno.makeTempDir();
+  const split = await Deno.makeTempDir();
+  try {
+    const a = await train({ outDir: whole, preset, data, seed: 5 });
+    const b = await train({ outDir: split, preset, data, seed: 5, train: { microBatchSize: 1 } });
+    const ca = await loadCheckpoint(a.checkpoint);
+    const cb = await loadCheckpoint(b.checkpoint);
+    for (const [name, w] of ca.model) {
+      assertClose(cb.model.get(name)!.dataSync(), w.dataSync(), { rtol: 0, atol: 1e-5, msg: name });
+    }
+    disposeCheckpoint(ca);
+    disposeCheckpoint(cb);
+    // cpu has no memory limit: the whole batch, chosen and stored; the given value is stored too.
+    const cfg = async (dir: string) =>
+      JSON.parse(await Deno.readTextFile(`${dir}/config.json`)).train.microBatchSize;
+    assert.equal(await cfg(whole), 3);
+    assert.equal(await cfg(split), 1);
+  } finally {
+    await Deno.remove(whole, { recursive: true });
+    await Deno.remove(split, { recursive: true });
+  }
   assert.equal(tf.memory().numTensors, before, "no tensor leaks");
 });

@@ -26,7 +26,9 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
+import { explainOutOfMemory } from "../backends/out_of_memory.ts";
 import { saveLossPlot } from "./loss_plot.ts";
+import { resolveMicroBatchSize } from "./micro_batch_size.ts";
 import { createAdamState } from "./optimizer.ts";
 import { type TrainState, trainStep } from "./train_step.ts";
 import { emaDecayAt, learningRateAt } from "./schedule.ts";
@@ -177,6 +179,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const scheduler = new DDPMScheduler(run.scheduler);
   const { numTrainTimesteps } = scheduler.config;
   const state: TrainState = { unet, weights, adam, ema, scheduler };
+  // Images per pass: given, or chosen from the backend's memory limit; kept in config.json.
+  const micro = await resolveMicroBatchSize(state, cfg.batchSize, cfg.microBatchSize);
+  console.error(`ddpm: ${micro.line}`);
+  if (cfg.microBatchSize !== micro.microBatchSize) {
+    cfg.microBatchSize = micro.microBatchSize;
+    await writeRunConfig(outDir, run);
+  }
+  const passBytes = micro.memory &&
+    micro.memory.fixedBytes + micro.microBatchSize * micro.memory.perImageBytes;
 
   let step = 0;
   let lastCheckpoint = "";
@@ -246,15 +257,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const lr = learningRateAt(step, cfg);
 
       const x0 = data.getBatch(indices, { flip });
-      const { loss, gradNorm: norm } = trainStep(state, {
-        x0,
-        t: tHost,
-        noiseSeed: deriveSeed(seed, step, 2),
-        dropoutSeed: deriveSeed(seed, step, 3),
-        learningRate: lr,
-        step: step + 1,
-      }, { ...cfg, emaDecay: emaDecayAt(step + 1, cfg) });
-      x0.dispose();
+      let result: { loss: number; gradNorm: number };
+      try {
+        result = trainStep(state, {
+          x0,
+          t: tHost,
+          noiseSeed: deriveSeed(seed, step, 2),
+          dropoutSeed: deriveSeed(seed, step, 3),
+          learningRate: lr,
+          step: step + 1,
+          microBatchSize: micro.microBatchSize,
+        }, { ...cfg, emaDecay: emaDecayAt(step + 1, cfg) });
+      } catch (err) {
+        throw explainOutOfMemory(err, {
+          what: `The training step (passes of ${micro.microBatchSize} images)`,
+          neededBytes: passBytes,
+          flag: "--micro-batch",
+          value: micro.microBatchSize,
+        });
+      } finally {
+        x0.dispose();
+      }
+      const { loss, gradNorm: norm } = result;
 
       const finite = Number.isFinite(loss) && Number.isFinite(norm);
       step++;
@@ -320,8 +344,11 @@ async function resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
   if (opts.resume) {
     try {
       const run = JSON.parse(await Deno.readTextFile(configPath)) as RunConfig;
-      // Only the length of the run may change on resume.
+      // Only the length of the run and its memory use may change on resume.
       if (opts.train?.steps !== undefined) run.train.steps = opts.train.steps;
+      if (opts.train?.microBatchSize !== undefined) {
+        run.train.microBatchSize = opts.train.microBatchSize;
+      }
       return run;
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
@@ -338,10 +365,15 @@ async function resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
     seed: opts.seed ?? 0,
   };
   await Deno.mkdir(`${opts.outDir}/checkpoints`, { recursive: true });
+  await writeRunConfig(opts.outDir, run);
+  return run;
+}
+
+async function writeRunConfig(outDir: string, run: RunConfig): Promise<void> {
+  const configPath = `${outDir}/config.json`;
   const tmp = `${configPath}.tmp-${Deno.pid}`;
   await Deno.writeTextFile(tmp, JSON.stringify(run, null, 2) + "\n");
   await Deno.rename(tmp, configPath);
-  return run;
 }
 
 function assignAll(
