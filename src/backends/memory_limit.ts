@@ -46,3 +46,89 @@ export function formatBytes(bytes: number): string {
     ? `${(bytes / 2 ** 30).toFixed(1)} GiB`
     : `${Math.round(bytes / 2 ** 20)} MiB`;
 }
+
+/**
+ * Share of the backend's limit that tensors may fill (cifar10 on wasm: 1.1 GiB fixed, 555 MiB
+ * per image measured; batch 4, 80% of the limit, runs). The rest is left for what the engine does
+ * not count: XNNPACK's packed weights and scratch buffers, and the heap's fragmentation.
+ */
+export const MEMORY_HEADROOM = 0.75;
+
+/**
+ * The largest micro-batch that fits `limitBytes * headroom`, balanced over the passes it takes
+ * (so 128 images with room for 75 run as 2 passes of 64), at least 1 and at most the batch.
+ *
+ * @param opts The batch, the limit (undefined: no limit, the whole batch) and the step's memory.
+ * @returns Images per pass.
+ *
+ * @example
+ * ```ts
+ * import { chooseMicroBatchSize } from "./memory_limit.ts";
+ * const mib = 2 ** 20;
+ * const n = chooseMicroBatchSize({
+ *   batchSize: 128, limitBytes: 4096 * mib, fixedBytes: 48 * mib, perImageBytes: 40 * mib,
+ * });
+ * if (n !== 64) throw new Error(String(n)); // 75% of 4 GiB holds 48 MiB + 75 images: 2 passes
+ * ```
+ */
+export function chooseMicroBatchSize(opts: {
+  batchSize: number;
+  limitBytes: number | undefined;
+  fixedBytes: number;
+  perImageBytes: number;
+  headroom?: number;
+}): number {
+  const { batchSize, limitBytes, fixedBytes, perImageBytes } = opts;
+  if (limitBytes === undefined) return batchSize;
+  const room = limitBytes * (opts.headroom ?? MEMORY_HEADROOM) - fixedBytes;
+  const fits = Math.max(1, Math.floor(room / perImageBytes));
+  if (fits >= batchSize) return batchSize;
+  return Math.ceil(batchSize / Math.ceil(batchSize / fits));
+}
+
+/**
+ * Images per forward pass for inference (sampling, likelihood), `wanted` at most: the whole
+ * request where the backend has no known limit, else what fits, measured by `tf.profile`'s peak
+ * on passes of one and two images (two small forward passes of the real model).
+ *
+ * @param unet The network; `predict` is called on zeros, without training.
+ * @param imageShape Height, width and channels of one image.
+ * @param wanted The images the caller would like per pass.
+ * @returns Images per pass, 1 to `wanted`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createUNet, presets, setBackend } from "@x/ddpm";
+ * import { inferenceChunkSize } from "./memory_limit.ts";
+ * await setBackend("cpu");
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
+ * if (await inferenceChunkSize(unet, [8, 8, 3], 64) !== 64) throw new Error("cpu: no limit");
+ * ```
+ */
+export async function inferenceChunkSize(
+  unet: {
+    predict(x: tf.Tensor4D, t: tf.Tensor1D, opts?: { training?: boolean }): tf.Tensor4D;
+  },
+  imageShape: readonly [number, number, number],
+  wanted: number,
+): Promise<number> {
+  const limitBytes = backendMemoryLimit();
+  if (limitBytes === undefined || wanted <= 1) return wanted;
+  const peak = async (images: number) =>
+    (await tf.profile(() =>
+      tf.tidy(() => {
+        const x = tf.zeros([images, ...imageShape]) as tf.Tensor4D;
+        unet.predict(x, tf.fill([images], 1, "int32") as tf.Tensor1D, { training: false })
+          .dataSync();
+      })
+    )).peakBytes;
+  const one = await peak(1);
+  const perImageBytes = Math.max(1, (await peak(2)) - one);
+  return chooseMicroBatchSize({
+    batchSize: wanted,
+    limitBytes,
+    fixedBytes: Math.max(0, one - perImageBytes),
+    perImageBytes,
+  });
+}

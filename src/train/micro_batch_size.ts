@@ -5,16 +5,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { backendMemoryLimit, formatBytes } from "../backends/memory_limit.ts";
+import {
+  backendMemoryLimit,
+  chooseMicroBatchSize,
+  formatBytes,
+  MEMORY_HEADROOM,
+} from "../backends/memory_limit.ts";
 import { batchGradients } from "./batch_gradients.ts";
 import type { TrainState } from "./train_step.ts";
-
-/**
- * Share of the backend's limit that tensors may fill (cifar10 on wasm: 1.1 GiB fixed, 555 MiB
- * per image measured; batch 4, 80% of the limit, runs). The rest is left for what the engine does
- * not count: XNNPACK's packed weights and scratch buffers, and the heap's fragmentation.
- */
-export const MEMORY_HEADROOM = 0.75;
 
 /** Memory of a step as a function of its images: `fixedBytes + images * perImageBytes`. */
 export interface StepMemory {
@@ -64,38 +62,6 @@ export async function measureStepMemory(
   const two = await peak(2);
   const perImageBytes = Math.max(1, two - one);
   return { fixedBytes: Math.max(0, one - perImageBytes), perImageBytes };
-}
-
-/**
- * The largest micro-batch that fits `limitBytes * headroom`, balanced over the passes it takes
- * (so 128 images with room for 75 run as 2 passes of 64), at least 1 and at most the batch.
- *
- * @param opts The batch, the limit (undefined: no limit, the whole batch) and the step's memory.
- * @returns Images per pass.
- *
- * @example
- * ```ts
- * import { chooseMicroBatchSize } from "./micro_batch_size.ts";
- * const mib = 2 ** 20;
- * const n = chooseMicroBatchSize({
- *   batchSize: 128, limitBytes: 4096 * mib, fixedBytes: 48 * mib, perImageBytes: 40 * mib,
- * });
- * if (n !== 64) throw new Error(String(n)); // 75% of 4 GiB holds 48 MiB + 75 images: 2 passes
- * ```
- */
-export function chooseMicroBatchSize(opts: {
-  batchSize: number;
-  limitBytes: number | undefined;
-  fixedBytes: number;
-  perImageBytes: number;
-  headroom?: number;
-}): number {
-  const { batchSize, limitBytes, fixedBytes, perImageBytes } = opts;
-  if (limitBytes === undefined) return batchSize;
-  const room = limitBytes * (opts.headroom ?? MEMORY_HEADROOM) - fixedBytes;
-  const fits = Math.max(1, Math.floor(room / perImageBytes));
-  if (fits >= batchSize) return batchSize;
-  return Math.ceil(batchSize / Math.ceil(batchSize / fits));
 }
 
 /**
