@@ -48,8 +48,8 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * Share of the backend's limit that tensors may fill (cifar10 on wasm: 1.1 GiB fixed, 555 MiB
- * per image measured; batch 4, 80% of the limit, runs). The rest is left for what the engine does
+ * Share of the backend's limit that tensors may fill (cifar10 training on wasm: 1.5 GiB fixed,
+ * 555 MiB per image measured; a batch of 4, 3.7 GiB, still runs). The rest is left for what the engine does
  * not count: XNNPACK's packed weights and scratch buffers, and the heap's fragmentation.
  */
 export const MEMORY_HEADROOM = 0.75;
