@@ -133,3 +133,38 @@ Deno.test("train() with --micro-batch 1 matches the whole batch and records it i
   }
   assert.equal(tf.memory().numTensors, before, "no tensor leaks");
 });
+
+Deno.test("train() in micro-batches, with dropout, resumes exactly", async () => {
+  await setBackend("cpu");
+  const data = makeData(6, 8);
+  const preset = {
+    ...presets.tiny,
+    unet: { ...UNET, dropout: 0.1 },
+    train: {
+      ...presets.tiny.train,
+      batchSize: 3,
+      microBatchSize: 2,
+      steps: 4,
+      checkpointEvery: 2,
+      sampleEvery: 0,
+      warmupSteps: 1,
+    },
+  };
+  const straight = await Deno.makeTempDir();
+  const split = await Deno.makeTempDir();
+  try {
+    const a = await train({ outDir: straight, preset, data, seed: 8 });
+    await train({ outDir: split, preset, data, seed: 8, train: { steps: 2 } });
+    const b = await train({ outDir: split, data, resume: true, train: { steps: 4 } });
+    const ca = await loadCheckpoint(a.checkpoint);
+    const cb = await loadCheckpoint(b.checkpoint);
+    for (const [name, w] of ca.model) {
+      assertClose(cb.model.get(name)!.dataSync(), w.dataSync(), { rtol: 0, atol: 1e-7, msg: name });
+    }
+    disposeCheckpoint(ca);
+    disposeCheckpoint(cb);
+  } finally {
+    await Deno.remove(straight, { recursive: true });
+    await Deno.remove(split, { recursive: true });
+  }
+});
