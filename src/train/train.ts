@@ -348,6 +348,7 @@ async function resolveRunConfig(opts: TrainOptions): Promise<RunConfig> {
       if (opts.train?.steps !== undefined) run.train.steps = opts.train.steps;
       if (opts.train?.microBatchSize !== undefined) {
         run.train.microBatchSize = opts.train.microBatchSize;
+        await writeRunConfig(opts.outDir, run);
       }
       return run;
     } catch (err) {
