@@ -19,6 +19,7 @@
  * @module
  */
 export * from "./src/backend.ts";
+export * from "./src/backends/out_of_memory.ts";
 export * from "./src/random.ts";
 export * from "./src/errors.ts";
 export * from "./src/presets.ts";

@@ -13,6 +13,7 @@ import { registerSwishKernels } from "./backends/swish_kernels.ts";
 import { registerOptimizerKernels } from "./backends/optimizer_kernels.ts";
 import { registerFastCpuKernels } from "./backends/fast_cpu_kernels.ts";
 import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
+import { preferThreadedWasm } from "./backends/prefer_threaded_wasm.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "onednn" | "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -40,7 +41,9 @@ let loggedBackend: string | undefined;
  *   oneDNN 2.x (`libdnnl.so.2`) loads, else `wasm`. One line on stderr says which and why.
  * - `"onednn"`: native CPU kernels from oneDNN through FFI (`apt-get install libdnnl2`,
  *   `--allow-ffi`); about 10x faster than wasm for training, and no heap limit.
- * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install.
+ * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install. Runs on every
+ *   core (at most 8) through the threaded build when it starts, else on one; set
+ *   `DDPM_WASM_THREADS=N` to choose.
  * - `"cpu"`: plain JavaScript. Slow; useful as a reference in tests.
  * - `"webgpu"`: Deno's built-in WebGPU (a real GPU, or software Vulkan).
  * - `"tensorflow"`: native libtensorflow through tfjs-node(-gpu), CUDA with the `-gpu` package.
@@ -98,6 +101,8 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
   } else {
     chosen = name;
   }
+  // The threaded wasm build when it starts, else the single-thread one; says which.
+  const build = chosen === "wasm" ? await preferThreadedWasm() : "";
   if (tf.getBackend() !== chosen) {
     let ok = false;
     let cause: unknown;
@@ -122,7 +127,8 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
   }
   if (loggedBackend !== chosen) {
     loggedBackend = chosen;
-    console.error(`ddpm: using TensorFlow.js backend "${chosen}"${why ? ` (${why})` : ""}`);
+    const detail = [why, build].filter(Boolean).join("; ");
+    console.error(`ddpm: using TensorFlow.js backend "${chosen}"${detail ? ` (${detail})` : ""}`);
   }
   return tf.getBackend();
 }

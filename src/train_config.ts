@@ -38,6 +38,15 @@ export interface TrainConfig {
   sampleEvery: number;
   /** Checkpoints kept on disk; older ones are deleted. */
   keepCheckpoints: number;
+  /**
+   * Most images per forward and backward pass. A larger batch runs in ceil(batch / this)
+   * passes whose gradients are summed into one Adam step, the same update as the whole batch
+   * (noise and timesteps are drawn for the whole batch; with dropout, each pass draws its own
+   * masks). Default: chosen by `train()` from the backend's memory limit (wasm: 4 GiB) and the
+   * model's memory per image, measured on two small passes; the whole batch where the backend
+   * has no known limit. `train()` stores the value used in config.json.
+   */
+  microBatchSize?: number;
 }
 
 /** The defaults of {@linkcode TrainConfig}: the paper's CIFAR10 recipe. */

@@ -64,6 +64,7 @@ Deno.test("deno task train --help lists every flag with its default", async () =
       "--out",
       "--steps",
       "--batch-size",
+      "--micro-batch",
       "--lr",
       "--sample-every",
       "--checkpoint-every",
@@ -91,6 +92,8 @@ Deno.test("deno task train trains on a folder, skipping a corrupt image with one
       "4",
       "--batch-size",
       "2",
+      "--micro-batch",
+      "1",
       "--sample-every",
       "4",
       "--backend",
@@ -100,6 +103,10 @@ Deno.test("deno task train trains on a folder, skipping a corrupt image with one
   );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr.split("broken.png").length - 1, 1, r.stderr);
+  // The micro-batch is said in the first lines, with what a pass needs on wasm, and kept.
+  assert.match(r.stderr, /micro-batch 1 of batch 2 \(given\); a pass needs about \d+ MiB/);
+  const config = JSON.parse(await Deno.readTextFile(`${run}/config.json`));
+  assert.equal(config.train.microBatchSize, 1);
   assert.ok(r.stdout.includes("step-00000004.safetensors"), r.stdout);
   await Deno.stat(`${run}/samples/step-00000004.png`);
   await Deno.stat(`${run}/loss.png`);

@@ -267,3 +267,29 @@ Deno.test("evaluateNll() rejects learned variances and images outside [-1, 1]", 
   );
   tf.dispose([images, ok, zero]);
 });
+
+Deno.test("evaluateNll() gives the same bound whatever the batch size: noise is drawn per pair", async () => {
+  await setBackend("cpu");
+  const unet = createUNet({
+    ...presets.tiny.unet,
+    resolution: 4,
+    ch: 8,
+    chMult: [1],
+    numGroups: 4,
+    attnResolutions: [],
+  }, { seed: 2 });
+  const images = tf.tidy(() =>
+    tf.randomUniform([3, 4, 4, 3], 0, 256, "int32", 5).toFloat().div(127.5).sub(1)
+  ) as tf.Tensor4D;
+  const scheduler = new DDPMScheduler({ numTrainTimesteps: 12 });
+  const run = (batchSize?: number) =>
+    evaluateNll({ unet, scheduler, images, batchSize, numTimesteps: 6, seed: 4 });
+  const whole = await run(); // cpu: the default, 16 pairs per pass
+  const before = tf.memory().numTensors;
+  const small = await run(5);
+  assert.equal(tf.memory().numTensors, before, "no tensor leaks");
+  assertClose(small.perImageBitsPerDim, whole.perImageBitsPerDim, { rtol: 1e-6, atol: 1e-6 });
+  assert.ok(Number.isFinite(whole.bitsPerDim) && whole.bitsPerDim > 0);
+  images.dispose();
+  unet.dispose();
+});

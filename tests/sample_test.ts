@@ -118,3 +118,24 @@ Deno.test("sample() rejects a batch size of 0 with a RangeError", async () => {
   );
   unet.dispose();
 });
+
+Deno.test("sample() with DDPM noise gives the same images whatever the chunk size", async () => {
+  await setBackend("cpu");
+  const unet = createUNet(small);
+  const run = (chunkSize?: number) =>
+    sample({
+      unet,
+      scheduler: new DDPMScheduler(),
+      batchSize: 5,
+      numInferenceSteps: 4,
+      seed: 9,
+      chunkSize,
+    });
+  const whole = await run(); // cpu: no memory limit, one pass
+  const before = tf.memory().numTensors;
+  const chunked = await run(2);
+  assert.equal(tf.memory().numTensors, before + 1, "only the result is left behind");
+  assertClose(chunked.dataSync(), whole.dataSync(), { atol: 1e-5 });
+  tf.dispose([whole, chunked]);
+  unet.dispose();
+});

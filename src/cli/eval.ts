@@ -24,7 +24,8 @@ Data:
 Evaluation:
   --timesteps N       timesteps per image: all T gives the bound itself; fewer gives an
                       unbiased estimate (L_0 exact, N - 1 KL terms sampled) (default: all)
-  --batch N           image-timestep pairs per forward pass (default 16)
+  --batch N           image-timestep pairs per forward pass (default 16, fewer when the
+                      backend's memory limit needs it)
   --seed N            seed of the forward-process noise (default 0)
 
 Output:
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const n = intFlag("n", flags.n, 16);
-  const batch = intFlag("batch", flags.batch, 16);
+  const batch = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "nll.json";

@@ -35,7 +35,8 @@ Sampling:
   --steps N           reverse steps (default: the preset's, else 50 for ddim, 1000 for ddpm)
   --eta X             DDIM noise scale, 0 = deterministic (default 0)
   --seed N            seed of the noise (default 0)
-  --batch N           images per forward pass (default 16)
+  --batch N           images per forward pass (default: all of them, or what fits in the
+                      backend's memory limit, measured)
 
 Output:
   --out FILE          PNG grid (default samples.png)
@@ -71,7 +72,7 @@ async function main(): Promise<number> {
   }
   const n = intFlag("n", flags.n, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
-  const chunk = intFlag("batch", flags.batch, 16);
+  const chunk = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
   const eta = numberFlag("eta", flags.eta, 0);
   const frameCount = intFlag("frame-count", flags["frame-count"], 20, 2);
   const backend = backendFlag(flags.backend);

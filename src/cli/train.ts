@@ -26,6 +26,9 @@ With no flags it trains the tiny preset on the built-in emoji images.
   --out DIR             run folder (default runs/<preset>)
   --steps N             total steps (default: the preset's; tiny: 1000)
   --batch-size N        images per step (default: the preset's; tiny: 8)
+  --micro-batch N       most images per forward/backward pass; the passes' gradients add up
+                        to one step of the whole batch (default: chosen from the backend's
+                        memory limit, printed at the start and kept in config.json)
   --lr X                peak learning rate (default: the preset's; tiny: 1e-3)
   --sample-every N      write a grid of EMA samples every N steps, 0 = never
                         (default: the preset's; tiny: 200)
@@ -48,6 +51,7 @@ async function main(): Promise<number> {
     out: { type: "string" },
     steps: { type: "string" },
     "batch-size": { type: "string" },
+    "micro-batch": { type: "string" },
     lr: { type: "string" },
     "sample-every": { type: "string" },
     "checkpoint-every": { type: "string" },
@@ -66,6 +70,9 @@ async function main(): Promise<number> {
   const given = (name: keyof typeof flags) => flags[name] !== undefined;
   if (given("steps")) overrides.steps = intFlag("steps", flags.steps, 0);
   if (given("batch-size")) overrides.batchSize = intFlag("batch-size", flags["batch-size"], 0);
+  if (given("micro-batch")) {
+    overrides.microBatchSize = intFlag("micro-batch", flags["micro-batch"], 0);
+  }
   if (given("lr")) overrides.learningRate = numberFlag("lr", flags.lr, 0, Number.MIN_VALUE);
   if (given("sample-every")) {
     overrides.sampleEvery = intFlag("sample-every", flags["sample-every"], 0, 0);

@@ -5,6 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { inferenceChunkSize } from "../backends/memory_limit.ts";
+import { explainOutOfMemory } from "../backends/out_of_memory.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
 import { LOG_PROB_FLOOR, normalKl } from "./nll_math.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
@@ -36,7 +38,11 @@ export interface NllOptions {
   scheduler: NllScheduler;
   /** Images NHWC in [-1, 1], on the 256-level grid of 8-bit data (x / 127.5 - 1). Not disposed. */
   images: tf.Tensor4D;
-  /** Image-timestep pairs per forward pass. Default 16. */
+  /**
+   * Image-timestep pairs per forward pass. The result does not depend on it: each pair's noise
+   * is drawn from its own seed. Default 16, or fewer where the backend's memory limit needs it
+   * (measured on passes of one and two pairs).
+   */
   batchSize?: number;
   /**
    * How many timesteps to evaluate. Default: all T (the exact sum of eq. 5). With k < T, the
@@ -113,7 +119,8 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
   const { unet, scheduler, images, seed = 0, onProgress } = opts;
   const { config } = scheduler;
   const T = config.numTrainTimesteps;
-  const batchSize = opts.batchSize ?? 16;
+  const batchSize = opts.batchSize ??
+    (images.rank === 4 ? await inferenceChunkSize(unet, imageShape(images), 16) : 16);
   const k = opts.numTimesteps ?? T;
   const clipRange = (opts.clipDenoised ?? config.clipSample) ? config.clipSampleRange : null;
   if (images.rank !== 4) {
@@ -155,19 +162,28 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
   // fill a batch. terms[i * T + t] holds nats per dimension.
   const terms = new Float64Array(n * T).fill(NaN);
   const total = n * timesteps.length;
-  for (let start = 0, batch = 0; start < total; start += batchSize, batch++) {
+  for (let start = 0; start < total; start += batchSize) {
     // Pair p is image p % n at timestep timesteps[floor(p / n)].
     const chunk = Array.from(
       { length: Math.min(batchSize, total - start) },
       (_, j): [number, number] => [(start + j) % n, timesteps[Math.floor((start + j) / n)]],
     );
-    const [mseT, decT] = tf.tidy(() =>
-      _batchTerms(unet, images, chunk, coef, {
-        predictionType: config.predictionType,
-        clipRange,
-        seed: deriveSeed(seed, batch),
-      })
-    );
+    const [mseT, decT] = tf.tidy(() => {
+      try {
+        return _batchTerms(unet, images, chunk, coef, {
+          predictionType: config.predictionType,
+          clipRange,
+          // Pair p's noise comes from its own seed, whatever pass it falls in.
+          seeds: chunk.map((_, j) => deriveSeed(seed, 0x401, start + j)),
+        });
+      } catch (err) {
+        throw explainOutOfMemory(err, {
+          what: `Evaluating the NLL (passes of ${batchSize} pairs)`,
+          flag: "batchSize (eval CLI: --batch)",
+          value: batchSize,
+        });
+      }
+    });
     const mse = await mseT.data();
     const dec = decT ? await decT.data() : null;
     tf.dispose(decT ? [mseT, decT] : mseT);
@@ -273,13 +289,16 @@ function _batchTerms(
   images: tf.Tensor4D,
   chunk: [number, number][],
   c: Coefficients,
-  opts: { predictionType: string; clipRange: number | null; seed: number },
+  opts: { predictionType: string; clipRange: number | null; seeds: number[] },
 ): [tf.Tensor1D, tf.Tensor1D | undefined] {
   const b = chunk.length;
   const ts = chunk.map((p) => p[1]);
   const col = (a: Float64Array) => tf.tensor4d(ts.map((t) => a[t]), [b, 1, 1, 1]);
   const x0 = tf.gather(images, tf.tensor1d(chunk.map((p) => p[0]), "int32")) as tf.Tensor4D;
-  const noise = tf.randomNormal(x0.shape, 0, 1, "float32", opts.seed);
+  const [, h, w, ch] = x0.shape;
+  const noise = tf.concat(
+    opts.seeds.map((s) => tf.randomNormal([1, h, w, ch], 0, 1, "float32", s)),
+  );
   const sqrtAb = col(c.sqrtAlphaBar), sqrt1mAb = col(c.sqrtOneMinusAlphaBar);
   const xt = x0.mul(sqrtAb).add(noise.mul(sqrt1mAb)) as tf.Tensor4D;
   const out = unet.predict(xt, tf.tensor1d(ts, "int32"), { training: false });
@@ -352,4 +371,9 @@ function _mean(a: Float64Array): number {
   let s = 0;
   for (const v of a) s += v;
   return s / a.length;
+}
+
+function imageShape(images: tf.Tensor4D): [number, number, number] {
+  const [, h, w, c] = images.shape;
+  return [h, w, c];
 }

@@ -4,6 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { inferenceChunkSize } from "../backends/memory_limit.ts";
+import { explainOutOfMemory } from "../backends/out_of_memory.ts";
 import { deriveSeed } from "../random.ts";
 
 /** The part of a UNet that sampling needs. */
@@ -59,7 +61,11 @@ export interface SampleOptions {
   seed?: number;
   /** DDIM's noise scale (0 = deterministic). Ignored by DDPM. */
   eta?: number;
-  /** Images per forward pass; lower it to save memory. Default 16. */
+  /**
+   * Images per forward pass; lower it to save memory. The images do not depend on it: every
+   * step's noise is drawn for the whole batch. Default: the whole batch where the backend has
+   * no known memory limit, else what fits in it, measured on passes of one and two images.
+   */
   chunkSize?: number;
   /** Called after every step, e.g. to show progress or record frames of the reverse process. */
   onStep?: (info: SampleStepInfo) => void | Promise<void>;
@@ -99,16 +105,17 @@ export interface SampleOptions {
 export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
   const { unet, scheduler, seed = 0, eta, onStep } = opts;
   const batchSize = opts.batchSize ?? 16;
-  const chunkSize = opts.chunkSize ?? 16;
   const numSteps = opts.numInferenceSteps ?? scheduler.config.numTrainTimesteps;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     throw new RangeError(`Cannot sample: batchSize must be an integer >= 1, got ${batchSize}`);
   }
+  const { resolution, inChannels } = unet.config;
+  const chunkSize = opts.chunkSize ??
+    await inferenceChunkSize(unet, [resolution, resolution, inChannels], batchSize);
   if (!Number.isInteger(chunkSize) || chunkSize < 1) {
     throw new RangeError(`Cannot sample: chunkSize must be an integer >= 1, got ${chunkSize}`);
   }
   scheduler.setTimesteps(numSteps);
-  const { resolution, inChannels } = unet.config;
   const shape: [number, number, number, number] = [batchSize, resolution, resolution, inChannels];
   if (opts.initialNoise && opts.initialNoise.shape.join() !== shape.join()) {
     throw new TypeError(
@@ -127,14 +134,25 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
   const timesteps = Array.from(scheduler.timesteps);
   for (let i = 0; i < timesteps.length; i++) {
     const t = timesteps[i];
+    const stepSeed = deriveSeed(seed, i, 0);
+    // The step's noise is drawn for the whole batch and split, so chunking changes nothing.
+    const noise = chunks.length > 1
+      ? tf.tidy(() => splitBatch(tf.randomNormal(shape, 0, 1, "float32", stepSeed), chunkSize))
+      : undefined;
     const results = chunks.map((x, c) =>
       tf.tidy(() => {
         const tBatch = tf.fill([x.shape[0]], t, "int32") as tf.Tensor1D;
-        const eps = unet.predict(x, tBatch, { training: false });
-        const out = scheduler.step(eps, t, x, { seed: deriveSeed(seed, i, c), eta });
+        const eps = explainedPredict(() => unet.predict(x, tBatch, { training: false }), chunkSize);
+        const out = scheduler.step(
+          eps,
+          t,
+          x,
+          noise ? { noise: noise[c], eta } : { seed: stepSeed, eta },
+        );
         return [out.prevSample, out.predOriginalSample] as const;
       })
     );
+    if (noise) tf.dispose(noise);
     tf.dispose(chunks);
     chunks = results.map((r) => r[0]);
     const x0Chunks = results.map((r) => r[1]);
@@ -162,9 +180,22 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
   return images;
 }
 
-function splitBatch(x: tf.Tensor4D, size: number): tf.Tensor4D[] {
+/** Runs a forward pass, turning an out-of-memory failure into an error naming --batch. */
+function explainedPredict(predict: () => tf.Tensor4D, chunkSize: number): tf.Tensor4D {
+  try {
+    return predict();
+  } catch (err) {
+    throw explainOutOfMemory(err, {
+      what: `Sampling (passes of ${chunkSize} images)`,
+      flag: "chunkSize (sample CLI: --batch)",
+      value: chunkSize,
+    });
+  }
+}
+
+function splitBatch(x: tf.Tensor, size: number): tf.Tensor4D[] {
   const n = x.shape[0];
-  if (n <= size) return [x];
+  if (n <= size) return [x as tf.Tensor4D];
   const sizes: number[] = [];
   for (let start = 0; start < n; start += size) sizes.push(Math.min(size, n - start));
   return tf.split(x, sizes, 0) as tf.Tensor4D[];

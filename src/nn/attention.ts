@@ -75,14 +75,16 @@ export function selfAttention(
     }
     // One 2-D product per image, as a 1x1 conv: wasm's matMul (batched or not) runs far
     // below its XNNPACK convolution.
-    const ks = tf.unstack(k), vs = tf.unstack(v);
-    const heads = tf.unstack(q).map((qi, i) =>
+    // (tf.unstack's gradient fails for a batch of one, so that case reshapes instead.)
+    const perImage = (a: tf.Tensor) => n === 1 ? [tf.reshape(a, [h * w, c])] : tf.unstack(a);
+    const ks = perImage(k), vs = perImage(v);
+    const heads = perImage(q).map((qi, i) =>
       matMul2d(
         tf.softmax(matMul2d(qi as tf.Tensor2D, tf.transpose(ks[i]) as tf.Tensor2D)),
         vs[i] as tf.Tensor2D,
       )
     );
-    const attended = dense(tf.stack(heads), weights.out);
+    const attended = dense(n === 1 ? tf.expandDims(heads[0], 0) : tf.stack(heads), weights.out);
     return tf.add(x, tf.reshape(attended, [n, h, w, c]));
   });
 }

@@ -6,6 +6,8 @@
  */
 export * from "./train.ts";
 export * from "./train_step.ts";
+export * from "./batch_gradients.ts";
+export * from "./micro_batch_size.ts";
 export * from "./checkpoint.ts";
 export * from "./load_run.ts";
 export * from "./loss_plot.ts";

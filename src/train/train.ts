@@ -27,7 +27,9 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
+import { explainOutOfMemory } from "../backends/out_of_memory.ts";
 import { saveLossPlot } from "./loss_plot.ts";
+import { resolveMicroBatchSize } from "./micro_batch_size.ts";
 import { createAdamState } from "./optimizer.ts";
 import { type TrainState, trainStep } from "./train_step.ts";
 import { emaDecayAt, learningRateAt } from "./schedule.ts";
@@ -184,6 +186,15 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const scheduler = new DDPMScheduler(run.scheduler);
   const { numTrainTimesteps } = scheduler.config;
   const state: TrainState = { unet, weights, adam, ema, scheduler };
+  // Images per pass: given, or chosen from the backend's memory limit; kept in config.json.
+  const micro = await resolveMicroBatchSize(state, cfg.batchSize, cfg.microBatchSize);
+  console.error(`ddpm: ${micro.line}`);
+  if (cfg.microBatchSize !== micro.microBatchSize) {
+    cfg.microBatchSize = micro.microBatchSize;
+    await saveRunConfig();
+  }
+  const passBytes = micro.memory &&
+    micro.memory.fixedBytes + micro.microBatchSize * micro.memory.perImageBytes;
 
   let step = 0;
   let lastCheckpoint = "";
@@ -248,15 +259,28 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const lr = learningRateAt(step, cfg);
 
       const x0 = data.getBatch(indices, { flip });
-      const { loss, gradNorm: norm } = trainStep(state, {
-        x0,
-        t: tHost,
-        noiseSeed: deriveSeed(seed, step, 2),
-        dropoutSeed: deriveSeed(seed, step, 3),
-        learningRate: lr,
-        step: step + 1,
-      }, { ...cfg, emaDecay: emaDecayAt(step + 1, cfg) });
-      x0.dispose();
+      let result: { loss: number; gradNorm: number };
+      try {
+        result = trainStep(state, {
+          x0,
+          t: tHost,
+          noiseSeed: deriveSeed(seed, step, 2),
+          dropoutSeed: deriveSeed(seed, step, 3),
+          learningRate: lr,
+          step: step + 1,
+          microBatchSize: micro.microBatchSize,
+        }, { ...cfg, emaDecay: emaDecayAt(step + 1, cfg) });
+      } catch (err) {
+        throw explainOutOfMemory(err, {
+          what: `The training step (passes of ${micro.microBatchSize} images)`,
+          neededBytes: passBytes,
+          flag: "--micro-batch",
+          value: micro.microBatchSize,
+        });
+      } finally {
+        x0.dispose();
+      }
+      const { loss, gradNorm: norm } = result;
 
       const finite = Number.isFinite(loss) && Number.isFinite(norm);
       step++;

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { PredictionType } from "../diffusion/scheduler_config.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { TrainConfig } from "../train_config.ts";
+import { batchGradients } from "./batch_gradients.ts";
 import { type AdamState, adamUpdate, emaUpdate, globalNorm } from "./optimizer.ts";
 
 /** What one step needs: the model, its optimiser state, and the forward process. */
@@ -42,11 +43,17 @@ export interface StepInputs {
   learningRate: number;
   /** 1-based step number, for Adam's bias correction. */
   step: number;
+  /**
+   * Most images per forward and backward pass; the passes' gradients are summed into one
+   * update, the same as the whole batch's. Default: the whole batch in one pass.
+   */
+  microBatchSize?: number;
 }
 
 /**
  * Takes one step: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, loss = ||target - model(x_t, t)||^2
- * (L_simple), gradients, clipping at the global norm, Adam, EMA. When the loss or gradient
+ * (L_simple), gradients (summed over micro-batches, see {@linkcode batchGradients}), clipping at
+ * the global norm, Adam, EMA. When the loss or gradient
  * norm is not finite, nothing is updated.
  *
  * @param state Model and optimiser state, updated in place.
@@ -77,46 +84,28 @@ export function trainStep(
   inputs: StepInputs,
   cfg: Pick<TrainConfig, "adamBeta1" | "adamBeta2" | "adamEpsilon" | "gradClipNorm" | "emaDecay">,
 ): { loss: number; gradNorm: number } {
-  const { unet, weights, adam, ema, scheduler } = state;
-  const { x0 } = inputs;
-  return tf.tidy(() => {
-    const t = tf.tensor1d(inputs.t, "int32");
-    const noise = tf.randomNormal(x0.shape, 0, 1, "float32", inputs.noiseSeed) as tf.Tensor4D;
-    const xt = scheduler.addNoise(x0, noise, t);
-    // L_simple regresses the noise; x_0 and v are the other parameterisations.
-    const predictionType = scheduler.config.predictionType;
-    const target = predictionType === "epsilon"
-      ? noise
-      : predictionType === "sample"
-      ? x0
-      : scheduler.getVelocity(x0, noise, t);
-    const { value, grads: byVarName } = tf.variableGrads(
-      () =>
-        tf.mean(tf.squaredDifference(
-          unet.predict(xt, t, { training: true, seed: inputs.dropoutSeed }),
-          target,
-        )) as tf.Scalar,
-      [...weights.values()],
-    );
-    // variableGrads keys gradients by tf.Variable.name; the weights map by diffusers name.
-    const grads: Record<string, tf.Tensor> = {};
-    for (const [name, w] of weights) if (byVarName[w.name]) grads[name] = byVarName[w.name];
-    const loss = value.dataSync()[0];
-    const gradNorm = globalNorm(grads).dataSync()[0];
-    if (Number.isFinite(loss) && Number.isFinite(gradNorm)) {
-      const gradScale = cfg.gradClipNorm > 0 && gradNorm > cfg.gradClipNorm
-        ? cfg.gradClipNorm / gradNorm
-        : 1;
-      adamUpdate(weights, grads, adam, {
-        learningRate: inputs.learningRate,
-        beta1: cfg.adamBeta1,
-        beta2: cfg.adamBeta2,
-        epsilon: cfg.adamEpsilon,
-        step: inputs.step,
-        gradScale,
-      });
-      emaUpdate(ema, weights, cfg.emaDecay);
-    }
-    return { loss, gradNorm };
-  });
+  const { weights, adam, ema } = state;
+  const { loss, grads } = batchGradients(state, inputs);
+  try {
+    return tf.tidy(() => {
+      const gradNorm = globalNorm(grads).dataSync()[0];
+      if (Number.isFinite(loss) && Number.isFinite(gradNorm)) {
+        const gradScale = cfg.gradClipNorm > 0 && gradNorm > cfg.gradClipNorm
+          ? cfg.gradClipNorm / gradNorm
+          : 1;
+        adamUpdate(weights, grads, adam, {
+          learningRate: inputs.learningRate,
+          beta1: cfg.adamBeta1,
+          beta2: cfg.adamBeta2,
+          epsilon: cfg.adamEpsilon,
+          step: inputs.step,
+          gradScale,
+        });
+        emaUpdate(ema, weights, cfg.emaDecay);
+      }
+      return { loss, gradNorm };
+    });
+  } finally {
+    tf.dispose(Object.values(grads));
+  }
 }

@@ -5,7 +5,14 @@
  */
 import type { TrainConfig } from "../train_config.ts";
 
-type Rule = { kind: "int" | "number" | "boolean"; min?: number; max?: number; open?: boolean };
+type Rule = {
+  kind: "int" | "number" | "boolean";
+  min?: number;
+  max?: number;
+  open?: boolean;
+  /** May be left out (undefined). */
+  optional?: boolean;
+};
 
 // Partial, so that a field added to TrainConfig elsewhere is neither required here nor
 // refused; give it a rule when it is added.
@@ -24,6 +31,7 @@ const RULES: Partial<Record<keyof TrainConfig, Rule>> = {
   checkpointEvery: { kind: "int", min: 1, max: 1e12 },
   sampleEvery: { kind: "int", min: 0, max: 1e12 },
   keepCheckpoints: { kind: "int", min: 1, max: 1e6 },
+  microBatchSize: { kind: "int", min: 1, max: 65536, optional: true },
 };
 
 /**
@@ -54,6 +62,7 @@ export function validateTrainConfig(config: TrainConfig): void {
   const rec = config as unknown as Record<string, unknown>;
   for (const [key, rule] of Object.entries(RULES) as [string, Rule][]) {
     const v = rec[key];
+    if (rule.optional && v === undefined) continue;
     if (rule.kind === "boolean") {
       if (typeof v !== "boolean") {
         throw new TypeError(`TrainConfig.${key} must be true or false: got ${JSON.stringify(v)}`);

@@ -1,0 +1,150 @@
+/**
+ * How much memory a TensorFlow.js backend can hold, where it has a hard limit.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * The wasm backends' heap limit: wasm32 addresses 4 GiB, and the tfjs builds grow their heap up
+ * to `getHeapMax()` = 4 GiB - 64 KiB. A request past it aborts the module.
+ */
+export const WASM_HEAP_LIMIT_BYTES = 4294901760;
+
+/**
+ * The most bytes the backend can hold, or `undefined` where it has no fixed limit that this
+ * library knows (cpu: the JavaScript heap; webgpu and tensorflow: the device's memory).
+ * `onednn` keeps tensors as typed arrays in the process, so its limit is half the machine's
+ * memory: the other half is for arrays that TF.js has released but the garbage collector has
+ * not yet freed, and for the rest of the system.
+ *
+ * @param backend A backend name; default the one in use.
+ * @returns The limit in bytes, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { backendMemoryLimit, WASM_HEAP_LIMIT_BYTES } from "./memory_limit.ts";
+ * if (backendMemoryLimit("wasm") !== WASM_HEAP_LIMIT_BYTES) throw new Error("wasm is 4 GiB");
+ * if (backendMemoryLimit("cpu") !== undefined) throw new Error("cpu has no fixed limit");
+ * ```
+ */
+export function backendMemoryLimit(backend: string = tf.getBackend()): number | undefined {
+  if (backend === "wasm" || backend.startsWith("wasm-")) return WASM_HEAP_LIMIT_BYTES;
+  if (backend === "onednn") {
+    const total = hostMemoryBytes();
+    return total === undefined ? undefined : total / 2;
+  }
+  return undefined;
+}
+
+function hostMemoryBytes(): number | undefined {
+  try {
+    return Deno.systemMemoryInfo().total;
+  } catch {
+    return undefined; // no --allow-sys: no limit known
+  }
+}
+
+/**
+ * Formats a byte count for messages: "3.2 GiB", "180 MiB".
+ *
+ * @param bytes A byte count.
+ * @returns The count in GiB (one decimal) from 1 GiB up, else in MiB.
+ *
+ * @example
+ * ```ts
+ * import { formatBytes } from "./memory_limit.ts";
+ * if (formatBytes(3 * 2 ** 30) !== "3.0 GiB" || formatBytes(5 * 2 ** 20) !== "5 MiB") throw new Error();
+ * ```
+ */
+export function formatBytes(bytes: number): string {
+  return bytes >= 2 ** 30
+    ? `${(bytes / 2 ** 30).toFixed(1)} GiB`
+    : `${Math.round(bytes / 2 ** 20)} MiB`;
+}
+
+/**
+ * Share of the backend's limit that tensors may fill (cifar10 training on wasm: 1.5 GiB fixed,
+ * 555 MiB per image measured; a batch of 4, 3.7 GiB, still runs). The rest is left for what the engine does
+ * not count: XNNPACK's packed weights and scratch buffers, and the heap's fragmentation.
+ */
+export const MEMORY_HEADROOM = 0.75;
+
+/**
+ * The largest micro-batch that fits `limitBytes * headroom`, balanced over the passes it takes
+ * (so 128 images with room for 75 run as 2 passes of 64), at least 1 and at most the batch.
+ *
+ * @param opts The batch, the limit (undefined: no limit, the whole batch) and the step's memory.
+ * @returns Images per pass.
+ *
+ * @example
+ * ```ts
+ * import { chooseMicroBatchSize } from "./memory_limit.ts";
+ * const mib = 2 ** 20;
+ * const n = chooseMicroBatchSize({
+ *   batchSize: 128, limitBytes: 4096 * mib, fixedBytes: 48 * mib, perImageBytes: 40 * mib,
+ * });
+ * if (n !== 64) throw new Error(String(n)); // 75% of 4 GiB holds 48 MiB + 75 images: 2 passes
+ * ```
+ */
+export function chooseMicroBatchSize(opts: {
+  batchSize: number;
+  limitBytes: number | undefined;
+  fixedBytes: number;
+  perImageBytes: number;
+  headroom?: number;
+}): number {
+  const { batchSize, limitBytes, fixedBytes, perImageBytes } = opts;
+  if (limitBytes === undefined) return batchSize;
+  const room = limitBytes * (opts.headroom ?? MEMORY_HEADROOM) - fixedBytes;
+  const fits = Math.max(1, Math.floor(room / perImageBytes));
+  if (fits >= batchSize) return batchSize;
+  return Math.ceil(batchSize / Math.ceil(batchSize / fits));
+}
+
+/**
+ * Images per forward pass for inference (sampling, likelihood), `wanted` at most: the whole
+ * request where the backend has no known limit, else what fits, measured by `tf.profile`'s peak
+ * on passes of one and two images (two small forward passes of the real model).
+ *
+ * @param unet The network; `predict` is called on zeros, without training.
+ * @param imageShape Height, width and channels of one image.
+ * @param wanted The images the caller would like per pass.
+ * @returns Images per pass, 1 to `wanted`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { createUNet, presets, setBackend } from "@x/ddpm";
+ * import { inferenceChunkSize } from "./memory_limit.ts";
+ * await setBackend("cpu");
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
+ * if (await inferenceChunkSize(unet, [8, 8, 3], 64) !== 64) throw new Error("cpu: no limit");
+ * ```
+ */
+export async function inferenceChunkSize(
+  unet: {
+    predict(x: tf.Tensor4D, t: tf.Tensor1D, opts?: { training?: boolean }): tf.Tensor4D;
+  },
+  imageShape: readonly [number, number, number],
+  wanted: number,
+): Promise<number> {
+  const limitBytes = backendMemoryLimit();
+  if (limitBytes === undefined || wanted <= 1) return wanted;
+  const peak = async (images: number) =>
+    (await tf.profile(() =>
+      tf.tidy(() => {
+        const x = tf.zeros([images, ...imageShape]) as tf.Tensor4D;
+        unet.predict(x, tf.fill([images], 1, "int32") as tf.Tensor1D, { training: false })
+          .dataSync();
+      })
+    )).peakBytes;
+  const one = await peak(1);
+  const perImageBytes = Math.max(1, (await peak(2)) - one);
+  return chooseMicroBatchSize({
+    batchSize: wanted,
+    limitBytes,
+    fixedBytes: Math.max(0, one - perImageBytes),
+    perImageBytes,
+  });
+}

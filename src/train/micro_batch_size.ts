@@ -1,0 +1,123 @@
+/**
+ * Choosing how many images go through the network at once, from the backend's memory limit and
+ * the memory a training step takes per image.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  backendMemoryLimit,
+  chooseMicroBatchSize,
+  formatBytes,
+  MEMORY_HEADROOM,
+} from "../backends/memory_limit.ts";
+import { batchGradients } from "./batch_gradients.ts";
+import type { TrainState } from "./train_step.ts";
+
+/** Memory of a step as a function of its images: `fixedBytes + images * perImageBytes`. */
+export interface StepMemory {
+  /** Bytes held whatever the batch: weights, EMA, Adam moments, gradients. */
+  fixedBytes: number;
+  /** Bytes added by each image in a pass: activations kept for the backward pass. */
+  perImageBytes: number;
+}
+
+/**
+ * Measures the tensor memory of a forward and backward pass by `tf.profile`'s peak, on passes
+ * of one and two images: the difference is the memory per image, and what remains of the first
+ * is fixed. It takes two small passes of the real model on the backend in use.
+ *
+ * @param state The model (its weights are not changed).
+ * @returns Fixed and per-image bytes.
+ *
+ * @example
+ * ```ts
+ * import { createUNet, DDPMScheduler, presets, setBackend } from "@x/ddpm";
+ * import { measureStepMemory } from "./micro_batch_size.ts";
+ * await setBackend("cpu");
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
+ * const state = { unet, weights: unet.getWeights(), scheduler: new DDPMScheduler() };
+ * const m = await measureStepMemory(state);
+ * if (!(m.perImageBytes > 0 && m.fixedBytes > 0)) throw new Error(JSON.stringify(m));
+ * ```
+ */
+export async function measureStepMemory(
+  state: Pick<TrainState, "unet" | "weights" | "scheduler">,
+): Promise<StepMemory> {
+  const { resolution, inChannels } = state.unet.config;
+  const peak = async (images: number) => {
+    const x0 = tf.zeros([images, resolution, resolution, inChannels]) as tf.Tensor4D;
+    const t = Int32Array.from({ length: images }, (_, i) => 1 + i);
+    try {
+      const info = await tf.profile(() => {
+        const { grads } = batchGradients(state, { x0, t, noiseSeed: 0, dropoutSeed: 0 });
+        tf.dispose(Object.values(grads));
+      });
+      return info.peakBytes;
+    } finally {
+      x0.dispose();
+    }
+  };
+  const one = await peak(1);
+  const two = await peak(2);
+  const perImageBytes = Math.max(1, two - one);
+  return { fixedBytes: Math.max(0, one - perImageBytes), perImageBytes };
+}
+
+/**
+ * Picks the micro-batch for `train()`: the given one, else one chosen from the backend's memory
+ * limit and the measured memory of the model's step. Backends without a known limit get the
+ * whole batch and no measurement.
+ *
+ * @param state The model.
+ * @param batchSize Images per step.
+ * @param given The configured micro-batch, if any.
+ * @returns The micro-batch, a line saying how it was chosen, and the step memory when measured.
+ *
+ * @example
+ * ```ts
+ * import { createUNet, DDPMScheduler, presets, setBackend } from "@x/ddpm";
+ * import { resolveMicroBatchSize } from "./micro_batch_size.ts";
+ * await setBackend("cpu");
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
+ * const state = { unet, weights: unet.getWeights(), scheduler: new DDPMScheduler() };
+ * const { microBatchSize } = await resolveMicroBatchSize(state, 8, undefined);
+ * if (microBatchSize !== 8) throw new Error("cpu has no limit: the whole batch");
+ * ```
+ */
+export async function resolveMicroBatchSize(
+  state: Pick<TrainState, "unet" | "weights" | "scheduler">,
+  batchSize: number,
+  given: number | undefined,
+): Promise<{ microBatchSize: number; line: string; memory?: StepMemory }> {
+  const limitBytes = backendMemoryLimit();
+  const memory = limitBytes === undefined ? undefined : await measureStepMemory(state);
+  const need = memory
+    ? (n: number) => formatBytes(memory.fixedBytes + n * memory.perImageBytes)
+    : undefined;
+  if (given !== undefined) {
+    return {
+      microBatchSize: Math.min(given, batchSize),
+      line: `micro-batch ${Math.min(given, batchSize)} of batch ${batchSize} (given)` +
+        (need ? `; a pass needs about ${need(Math.min(given, batchSize))}` : ""),
+      memory,
+    };
+  }
+  if (!memory || limitBytes === undefined) {
+    return {
+      microBatchSize: batchSize,
+      line: `micro-batch ${batchSize} of batch ${batchSize} ` +
+        `(backend "${tf.getBackend()}" has no memory limit known to ddpm)`,
+    };
+  }
+  const microBatchSize = chooseMicroBatchSize({ batchSize, limitBytes, ...memory });
+  return {
+    microBatchSize,
+    line: `micro-batch ${microBatchSize} of batch ${batchSize} (chosen: a pass needs about ` +
+      `${need!(microBatchSize)}, ${formatBytes(memory.perImageBytes)} per image measured, ` +
+      `within ${MEMORY_HEADROOM * 100}% of the ${tf.getBackend()} limit ${
+        formatBytes(limitBytes)
+      })`,
+    memory,
+  };
+}
