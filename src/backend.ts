@@ -40,7 +40,7 @@ let loggedBackend: string | undefined;
  *   `npm:@tensorflow/tfjs-node` is installed next to the program, else `onednn` when
  *   oneDNN 2.x (`libdnnl.so.2`) loads, else `wasm`. One line on stderr says which and why.
  * - `"onednn"`: native CPU kernels from oneDNN through FFI (`apt-get install libdnnl2`,
- *   `--allow-ffi`); about 10x faster than wasm for training, and no heap limit.
+ *   `--allow-ffi`); 2-3x faster than wasm on two cores, and no heap limit.
  * - `"wasm"`: WebAssembly with XNNPACK and SIMD. Works everywhere, no install. Runs on every
  *   core (at most 8) through the threaded build when it starts, else on one; set
  *   `DDPM_WASM_THREADS=N` to choose.
