@@ -18,13 +18,14 @@ const HELP = `Usage: deno task train [flags]
 
 Trains a DDPM with the paper's recipe (L_simple, Adam, warmup, clipping, EMA) and writes a
 resumable run folder: config.json, checkpoints/, samples/, metrics.jsonl, loss.png.
-With no flags it trains the tiny preset on the built-in emoji images.
+With no flags it trains the tiny preset on the built-in emoji faces, hearts and hands.
 
   --data SOURCE         a folder of PNG/JPEG images, a CIFAR-10 .bin file or folder, or
-                        "emoji" (default: emoji, 3,786 images from emoji-datasource-google)
+                        "emoji" (3,786 images from emoji-datasource-google) or "emoji:faces"
+                        (its 212 faces, hearts and hands; the default)
   --preset NAME         tiny, cifar10, celebahq256, lsun256 (default tiny)
   --out DIR             run folder (default runs/<preset>)
-  --steps N             total steps (default: the preset's; tiny: 1000)
+  --steps N             total steps (default: the preset's; tiny: 2000)
   --batch-size N        images per step (default: the preset's; tiny: 8)
   --micro-batch N       most images per forward/backward pass; the passes' gradients add up
                         to one step of the whole batch (default: chosen from the backend's
@@ -84,7 +85,7 @@ async function main(): Promise<number> {
   const backend = backendFlag(flags.backend);
   const outDir = flags.out ?? `runs/${presetName}`;
   const data = flags.data;
-  if (data !== undefined && data !== "emoji") {
+  if (data !== undefined && data !== "emoji" && data !== "emoji:faces") {
     try {
       await Deno.stat(data);
     } catch {

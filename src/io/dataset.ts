@@ -16,13 +16,14 @@ export type { Dataset, GetBatchOptions } from "./in_memory_dataset.ts";
 export type { LoadDatasetOptions } from "./dataset_options.ts";
 
 /**
- * Loads training images from a source: `"emoji"` (the built-in default, see
- * {@linkcode loadEmoji}), a CIFAR-10 `.bin` file or the folder holding the batches (see
+ * Loads training images from a source: `"emoji"` (the built-in set, see
+ * {@linkcode loadEmoji}), `"emoji:faces"` (its faces, hearts and hands), a CIFAR-10 `.bin` file or the folder holding the batches (see
  * {@linkcode loadCifar10}), or any other folder, searched recursively for PNG and JPEG files
  * (see {@linkcode loadImageFolder}). Images come out square at `resolution`, on white where
  * transparent; decoded images are cached so a second run starts fast.
  *
- * @param source `"emoji"`, a path to a CIFAR-10 batch or folder, or a folder of images.
+ * @param source `"emoji"`, `"emoji:faces"`, a path to a CIFAR-10 batch or folder, or a
+ *   folder of images.
  * @param opts Resolution, cache folder and progress callback.
  * @returns The images in memory.
  * @throws {DatasetError} If the source is missing, empty or in an unknown format.
@@ -42,6 +43,7 @@ export async function loadDataset(source: string, opts: LoadDatasetOptions): Pro
     );
   }
   if (source === "emoji") return await loadEmoji(opts);
+  if (source === "emoji:faces") return await loadEmoji({ ...opts, subset: "faces" });
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(source);

@@ -82,7 +82,7 @@ function newRunConfig(opts: TrainOptions): RunConfig {
     unet: structuredClone(preset.unet),
     scheduler: structuredClone(preset.scheduler),
     train: { ...preset.train, ...opts.train },
-    data: typeof opts.data === "string" ? opts.data : opts.data ? "(in memory)" : "emoji",
+    data: typeof opts.data === "string" ? opts.data : opts.data ? "(in memory)" : "emoji:faces",
     seed: opts.seed ?? 0,
   };
 }
