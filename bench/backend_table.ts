@@ -6,18 +6,9 @@
 //
 //   deno run -A bench/backend_table.ts [--backends onednn,wasm] [--presets tiny,cifar10]
 //                                      [--big]   (adds the cifar10 train step at batch 128)
-import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import {
-  type BackendName,
-  createAdamState,
-  createUNet,
-  DDPMScheduler,
-  type PresetName,
-  presets,
-  setBackend,
-  trainStep,
-} from "../mod.ts";
+import { type BackendName, type PresetName, presets, setBackend } from "../mod.ts";
+import { trainStepFixture } from "./_train_step_fixture.ts";
 import { unetForwardFlops } from "./_unet_flops.ts";
 
 interface Case {
@@ -128,34 +119,8 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
 
 async function measure(c: Case, repeats: number): Promise<Result> {
   await setBackend(c.backend as BackendName);
-  const { unet: cfg, train } = presets[c.preset];
-  const unet = createUNet(c.preset, { seed: 0 });
-  const res = cfg.resolution;
-  const x = tf.randomUniform([c.batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
-  const ts = Int32Array.from({ length: c.batch }, (_, i) => (i * 997) % 1000);
-  let run: (i: number) => void;
-  if (c.pass === "forward") {
-    const t = tf.tensor1d(ts, "int32");
-    run = () => tf.tidy(() => unet.predict(x, t).dataSync());
-  } else {
-    const weights = unet.getWeights();
-    const state = {
-      unet,
-      weights,
-      adam: createAdamState(weights),
-      ema: new Map([...weights].map(([k, w]) => [k, tf.tidy(() => tf.variable(w.clone()))])),
-      scheduler: new DDPMScheduler(presets[c.preset].scheduler),
-    };
-    run = (i) =>
-      trainStep(state, {
-        x0: x,
-        t: ts,
-        noiseSeed: i,
-        dropoutSeed: i,
-        learningRate: train.learningRate,
-        step: i,
-      }, train);
-  }
+  const fixture = trainStepFixture(c.preset, c.batch);
+  const run = c.pass === "forward" ? () => fixture.forward() : (i: number) => fixture.train(i);
   run(1); // warm-up: primitive creation, first-touch allocation
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {

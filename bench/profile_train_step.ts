@@ -5,17 +5,8 @@
 //                                           [--pass train|forward] [--top 10]
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import {
-  type BackendName,
-  createAdamState,
-  createUNet,
-  DDPMScheduler,
-  type PresetName,
-  presets,
-  setBackend,
-  type TrainState,
-  trainStep,
-} from "../mod.ts";
+import { type BackendName, type PresetName, setBackend } from "../mod.ts";
+import { trainStepFixture } from "./_train_step_fixture.ts";
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,34 +20,8 @@ const { values: flags } = parseArgs({
 await setBackend(flags.backend as BackendName);
 const name = flags.preset as PresetName;
 const batch = Number(flags.batch);
-const { unet: unetConfig, train } = presets[name];
-const unet = createUNet(name, { seed: 0 });
-const weights = unet.getWeights();
-const ema = new Map([...weights].map(([k, w]) => [k, tf.tidy(() => tf.variable(w.clone()))]));
-const state: TrainState = {
-  unet,
-  weights,
-  adam: createAdamState(weights),
-  ema,
-  scheduler: new DDPMScheduler(presets[name].scheduler),
-};
-const res = unetConfig.resolution;
-const x0 = tf.randomUniform([batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
-const t = Int32Array.from({ length: batch }, (_, i) => (i * 997) % 1000);
-const tForward = tf.tensor1d(t, "int32");
-const step = (i: number) =>
-  flags.pass === "forward"
-    ? tf.tidy(() => {
-      unet.predict(x0, tForward).dataSync();
-    })
-    : trainStep(state, {
-      x0,
-      t,
-      noiseSeed: i,
-      dropoutSeed: i,
-      learningRate: train.learningRate,
-      step: i,
-    }, train);
+const fixture = trainStepFixture(name, batch);
+const step = (i: number) => flags.pass === "forward" ? fixture.forward() : fixture.train(i);
 
 step(1); // warm-up: primitive creation and first-touch allocations
 let start = performance.now();

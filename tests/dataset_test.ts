@@ -248,3 +248,38 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "loadDataset('emoji:faces') loads the faces, hearts and hands, more yellow than the rest",
+  ignore: emoji === undefined,
+  fn: async () => {
+    await withTempDir(async (cacheDir) => {
+      const all = await loadDataset("emoji", { resolution: 8, cacheDir });
+      const faces = await loadDataset("emoji:faces", { resolution: 8, cacheDir });
+      // Counted from the package's own emoji.json: every "Smileys & Emotion" entry and the
+      // hand gestures of "People & Body", each image once (skin tones are separate files).
+      const entries: { image: string; category: string; subcategory: string }[] = JSON.parse(
+        await Deno.readTextFile(`${emoji!.dir}/../../../emoji.json`),
+      );
+      const expected = entries.filter((e) =>
+        e.category === "Smileys & Emotion" ||
+        (e.category === "People & Body" && e.subcategory.startsWith("hand"))
+      ).length;
+      assert.equal(faces.size, expected);
+      assert.ok(faces.size > 150 && faces.size < all.size / 10, String(faces.size));
+      // Yellow = red and green high, blue low: the faces' mean (r + g) / 2 - b is far above the
+      // whole set's, which a wrong or empty filter would not give.
+      const yellowness = (d: typeof all) => {
+        let sum = 0;
+        for (let i = 0; i < d.images.length; i += 3) {
+          sum += (d.images[i] + d.images[i + 1]) / 2 - d.images[i + 2];
+        }
+        return sum / (d.images.length / 3);
+      };
+      assert.ok(
+        yellowness(faces) > yellowness(all) + 10,
+        `${yellowness(faces)} vs ${yellowness(all)}`,
+      );
+    });
+  },
+});
