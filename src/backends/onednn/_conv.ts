@@ -217,11 +217,11 @@ export class ConvPrimitives {
   }
 
   /** Adds the filter reorder between the user's HWIO and the primitive's chosen layout. */
-  #withReorder(prim: Primitive, from: MemoryDesc, to: MemoryDesc, _dir: "in" | "out"): Plan {
+  #withReorder(prim: Primitive, from: MemoryDesc, to: MemoryDesc, dir: "in" | "out"): Plan {
     if (sameLayout(this.#rt, from, to)) return { prim };
     const weightsReorder = reorder(this.#rt, from, to);
     // The primitive's layout may be blocked and padded: size the buffer by its descriptor.
-    const padded = _dir === "in" ? weightsReorder.elements(1) : weightsReorder.elements(0);
+    const padded = dir === "in" ? weightsReorder.elements(1) : weightsReorder.elements(0);
     return { prim, weightsReorder, weightsBuf: allocFloats(padded) };
   }
 
