@@ -16,7 +16,7 @@ import {
   sameLayout,
   threadsFor,
   UnsupportedByOneDnn,
-  withEltwisePostOp,
+  withPostOps,
 } from "./_primitive.ts";
 
 /** The geometry of one 2-D convolution (no dilation), NHWC in, HWIO filter. */
@@ -207,7 +207,7 @@ export class ConvPrimitives {
       );
       const prim = activation === "linear"
         ? new Primitive(this.#rt, desc)
-        : withEltwisePostOp(this.#rt, desc, DNNL.ELTWISE_RELU);
+        : withPostOps(this.#rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }]);
       const weights = prim.queryMd(DNNL.QUERY_WEIGHTS_MD);
       prim.arg(DNNL.ARG_SRC, m.src).arg(DNNL.ARG_WEIGHTS, weights);
       if (hasBias) prim.arg(DNNL.ARG_BIAS, m.bias);

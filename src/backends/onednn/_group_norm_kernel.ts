@@ -7,6 +7,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { GROUP_NORM, type GroupNormAttrs } from "../../nn/_fused_kernels.ts";
+import { _foldGroupNorm } from "../_group_norm_forward.ts";
 import { _groupStats } from "../_group_norm_stats.ts";
 import { _floats, type _OneDnnBackendLike } from "./_kernel_util.ts";
 
@@ -32,16 +33,11 @@ export function groupNormKernel(name: string): tf.KernelConfig {
       }
       const b = backend as _OneDnnBackendLike;
       const xv = _floats(b, x), g = _floats(b, gamma), be = _floats(b, beta);
-      const { mean, rstd } = _groupStats(xv, { n, hw: h * w, c, groups }, eps);
-      const cg = c / groups;
+      const d = { n, hw: h * w, c, groups };
+      const stats = _groupStats(xv, d, eps);
       const scale = new Float32Array(n * c), shift = new Float32Array(n * c);
       for (let i = 0; i < n; i++) {
-        for (let ch = 0; ch < c; ch++) {
-          const s = i * groups + Math.floor(ch / cg);
-          const k = rstd[s] * g[ch];
-          scale[i * c + ch] = k;
-          shift[i * c + ch] = be[ch] - mean[s] * k;
-        }
+        _foldGroupNorm(stats, g, be, d, i, scale.subarray(i * c), shift.subarray(i * c));
       }
       const y = b.onednn.scaleShift.apply(n, h * w, c, xv, scale, shift, swish);
       return b.makeTensorInfo(x.shape, "float32", y);

@@ -11,7 +11,7 @@ import {
   pinned,
   Primitive,
   threadsFor,
-  withEltwisePostOp,
+  withPostOps,
 } from "./_primitive.ts";
 
 /** One batched product `C[b] = A[b] B[b] (+ bias)`; a batch of 1 broadcasts. */
@@ -84,7 +84,9 @@ export class MatMulPrimitives {
     const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
     const status = rt.fn.dnnl_matmul_desc_init(desc, src, weights, bias, dst);
     if (status !== 0) throw new Error(`oneDNN dnnl_matmul_desc_init failed: status ${status}`);
-    const prim = s.relu ? withEltwisePostOp(rt, desc, DNNL.ELTWISE_RELU) : new Primitive(rt, desc);
+    const prim = s.relu
+      ? withPostOps(rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }])
+      : new Primitive(rt, desc);
     prim.arg(DNNL.ARG_SRC, src).arg(DNNL.ARG_WEIGHTS, weights);
     if (bias) prim.arg(DNNL.ARG_BIAS, bias);
     return prim.arg(DNNL.ARG_DST, dst);

@@ -344,15 +344,21 @@ function pointerOf(b: FloatBuffer): Deno.PointerValue {
   return Deno.UnsafePointer.of(b as unknown as BufferSource);
 }
 
+/** An operation fused after a primitive: an elementwise function, or a binary op with a tensor. */
+export type PostOp =
+  | { kind: "eltwise"; alg: number; alpha?: number }
+  | { kind: "binary"; alg: number; md: MemoryDesc };
+
 /**
- * Creates a primitive with one elementwise post-op (e.g. `DNNL.ELTWISE_RELU`) fused after it.
+ * Creates a primitive with post-ops fused after it (e.g. `DNNL.ELTWISE_RELU`); a binary
+ * post-op's operand is the execute argument `DNNL.ARG_POST_OP_BASE * (index + 1) | ARG_SRC_1`.
  *
  * @param rt The runtime.
  * @param desc The op descriptor.
- * @param alg The elementwise algorithm.
+ * @param postOps The post-ops, in order.
  * @returns The primitive.
  */
-export function withEltwisePostOp(rt: DnnlRuntime, desc: Uint8Array, alg: number): Primitive {
+export function withPostOps(rt: DnnlRuntime, desc: Uint8Array, postOps: PostOp[]): Primitive {
   const fn = rt.fn;
   const out = new BigUint64Array(1);
   check(fn.dnnl_post_ops_create(out), "dnnl_post_ops_create");
@@ -360,7 +366,16 @@ export function withEltwisePostOp(rt: DnnlRuntime, desc: Uint8Array, alg: number
   check(fn.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
   const attr = Deno.UnsafePointer.create(out[0]);
   try {
-    check(fn.dnnl_post_ops_append_eltwise(ops, 1, alg, 0, 0), "dnnl_post_ops_append_eltwise");
+    for (const op of postOps) {
+      if (op.kind === "eltwise") {
+        check(
+          fn.dnnl_post_ops_append_eltwise(ops, 1, op.alg, op.alpha ?? 0, 0),
+          "dnnl_post_ops_append_eltwise",
+        );
+      } else {
+        check(fn.dnnl_post_ops_append_binary(ops, op.alg, op.md), "dnnl_post_ops_append_binary");
+      }
+    }
     check(fn.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops");
     return new Primitive(rt, desc, { attr });
   } finally {

@@ -5,7 +5,14 @@
  * @module
  */
 import { check, DNNL, type DnnlRuntime } from "./_lib.ts";
-import { allocFloats, mdByTag, pinned, Primitive } from "./_primitive.ts";
+import {
+  allocFloats,
+  mdByTag,
+  pinned,
+  type PostOp,
+  type Primitive,
+  withPostOps,
+} from "./_primitive.ts";
 
 /** The post-op argument of the first binary post-op's second operand. */
 const POST_OP_0_SRC_1 = DNNL.ARG_POST_OP_BASE | DNNL.ARG_SRC_1;
@@ -78,34 +85,15 @@ export class ScaleShiftPrimitives {
       fn.dnnl_binary_desc_init(desc, DNNL.BINARY_MUL, data, perChannel, data),
       "dnnl_binary_desc_init",
     );
-    const out = new BigUint64Array(1);
-    check(fn.dnnl_post_ops_create(out), "dnnl_post_ops_create");
-    const ops = Deno.UnsafePointer.create(out[0]);
-    check(fn.dnnl_primitive_attr_create(out), "dnnl_primitive_attr_create");
-    const attr = Deno.UnsafePointer.create(out[0]);
-    try {
-      check(
-        fn.dnnl_post_ops_append_binary(ops, DNNL.BINARY_ADD, perChannel),
-        "dnnl_post_ops_append_binary",
-      );
-      if (swish) {
-        check(
-          fn.dnnl_post_ops_append_eltwise(ops, 1, DNNL.ELTWISE_SWISH, 1, 0),
-          "dnnl_post_ops_append_eltwise",
-        );
-      }
-      check(fn.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops");
-      const prim = new Primitive(rt, desc, { attr });
-      // Called once per image: a fork/join per call costs more than the second core gains.
-      prim.threads = 1;
-      return prim
-        .arg(DNNL.ARG_SRC, data)
-        .arg(DNNL.ARG_SRC_1, perChannel)
-        .arg(DNNL.ARG_DST, data)
-        .arg(POST_OP_0_SRC_1, perChannel);
-    } finally {
-      fn.dnnl_post_ops_destroy(ops);
-      fn.dnnl_primitive_attr_destroy(attr);
-    }
+    const postOps: PostOp[] = [{ kind: "binary", alg: DNNL.BINARY_ADD, md: perChannel }];
+    if (swish) postOps.push({ kind: "eltwise", alg: DNNL.ELTWISE_SWISH, alpha: 1 });
+    const prim = withPostOps(rt, desc, postOps);
+    // Called once per image: a fork/join per call costs more than the second core gains.
+    prim.threads = 1;
+    return prim
+      .arg(DNNL.ARG_SRC, data)
+      .arg(DNNL.ARG_SRC_1, perChannel)
+      .arg(DNNL.ARG_DST, data)
+      .arg(POST_OP_0_SRC_1, perChannel);
   }
 }
