@@ -3,7 +3,8 @@ import { GIF, Image } from "imagescript";
 import { assert, assertClose } from "./_assert.ts";
 import { setBackend } from "../src/backend.ts";
 import { decodeImage, decodeImageRgb8 } from "../src/io/image.ts";
-import { imagesToGrid, saveGrid } from "../src/io/grid.ts";
+import { imagesToGrid } from "../src/io/grid.ts";
+import { saveGrid } from "../src/io/save_grid.ts";
 import { saveImages, tensorToImages } from "../src/io/png.ts";
 import { encodeGif, saveGif } from "../src/io/gif.ts";
 

@@ -1,10 +1,6 @@
 import { assert } from "./_assert.ts";
-import {
-  loadSafetensorsFile,
-  readSafetensors,
-  saveSafetensorsFile,
-  writeSafetensors,
-} from "../src/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import { loadSafetensorsFile, saveSafetensorsFile } from "../src/io/safetensors_file.ts";
 
 /** Builds a safetensors file from a header object and a raw data section, unvalidated. */
 function build(header: unknown, data: Uint8Array, headerText?: string): Uint8Array {

@@ -11,12 +11,36 @@ import * as tf from "@tensorflow/tfjs";
  */
 export const WASM_HEAP_LIMIT_BYTES = 4294901760;
 
+/** Limits that backends registered with {@linkcode registerBackendMemoryLimit}, by name. */
+const registered = new Map<string, () => number | undefined>();
+
+/**
+ * Declares how much memory a backend can hold, for {@linkcode backendMemoryLimit}. A backend
+ * whose limit depends on the host (onednn: half the machine's memory) registers it when it is
+ * registered itself, so that this module asks the host nothing and runs in a browser.
+ *
+ * @param backend The backend's name.
+ * @param limit Returns the limit in bytes, or undefined where it is not known.
+ *
+ * @example
+ * ```ts
+ * import { backendMemoryLimit, registerBackendMemoryLimit } from "./memory_limit.ts";
+ * registerBackendMemoryLimit("example-backend", () => 2 ** 30);
+ * if (backendMemoryLimit("example-backend") !== 2 ** 30) throw new Error("not registered");
+ * ```
+ */
+export function registerBackendMemoryLimit(
+  backend: string,
+  limit: () => number | undefined,
+): void {
+  registered.set(backend, limit);
+}
+
 /**
  * The most bytes the backend can hold, or `undefined` where it has no fixed limit that this
- * library knows (cpu: the JavaScript heap; webgpu and tensorflow: the device's memory).
- * `onednn` keeps tensors as typed arrays in the process, so its limit is half the machine's
- * memory: the other half is for arrays that TF.js has released but the garbage collector has
- * not yet freed, and for the rest of the system.
+ * library knows (cpu: the JavaScript heap; webgpu, webgl and tensorflow: the device's memory).
+ * wasm's is its 4 GiB heap; `onednn` registers half the machine's memory (see
+ * {@linkcode registerBackendMemoryLimit}).
  *
  * @param backend A backend name; default the one in use.
  * @returns The limit in bytes, or undefined.
@@ -30,19 +54,7 @@ export const WASM_HEAP_LIMIT_BYTES = 4294901760;
  */
 export function backendMemoryLimit(backend: string = tf.getBackend()): number | undefined {
   if (backend === "wasm" || backend.startsWith("wasm-")) return WASM_HEAP_LIMIT_BYTES;
-  if (backend === "onednn") {
-    const total = hostMemoryBytes();
-    return total === undefined ? undefined : total / 2;
-  }
-  return undefined;
-}
-
-function hostMemoryBytes(): number | undefined {
-  try {
-    return Deno.systemMemoryInfo().total;
-  } catch {
-    return undefined; // no --allow-sys: no limit known
-  }
+  return registered.get(backend)?.();
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { backendMemoryLimit, formatBytes } from "./memory_limit.ts";
-import { WasmHeapFullError } from "./wasm_threads.ts";
+import { WasmHeapFullError } from "./wasm_heap_full_error.ts";
 
 /** Thrown when a step or a sample needs more memory than the backend has. */
 export class OutOfMemoryError extends Error {

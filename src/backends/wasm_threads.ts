@@ -13,6 +13,7 @@
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import os from "node:os";
 import { Worker as NodeWorker } from "node:worker_threads";
+import { WasmHeapFullError } from "./wasm_heap_full_error.ts";
 
 /** Emscripten starts this many pthread workers up front; more threads would need late workers. */
 export const MAX_WASM_THREADS = 8;
@@ -119,22 +120,6 @@ export async function createSingleThreadWasmBackend(): Promise<
     return wrapModule(await startModule(factory), 1);
   } finally {
     if (!had) delete g.WasmBackendModule;
-  }
-}
-
-/**
- * Thrown when the wasm heap cannot hold a new tensor. tfjs itself would write the tensor at
- * address 0 when `malloc` fails, silently overwriting other tensors.
- */
-export class WasmHeapFullError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param bytes The allocation that failed.
-   */
-  constructor(readonly bytes: number) {
-    super(`the wasm heap cannot hold ${bytes} more bytes`);
-    this.name = "WasmHeapFullError";
   }
 }
 

@@ -4,7 +4,7 @@ import { setBackend } from "../backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
-import { saveGrid } from "../io/grid.ts";
+import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage, decodeImageRgb8 } from "../io/image.ts";
 import {
   backendFlag,

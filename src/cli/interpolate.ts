@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
-import { saveGrid } from "../io/grid.ts";
+import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../io/image.ts";
 import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
 import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";

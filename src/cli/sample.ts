@@ -5,7 +5,8 @@ import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
 import { saveGif } from "../io/gif.ts";
-import { imagesToGrid, saveGrid } from "../io/grid.ts";
+import { imagesToGrid } from "../io/grid.ts";
+import { saveGrid } from "../io/save_grid.ts";
 import type { SampleConfig } from "../presets.ts";
 import { loadModel } from "./_load_model.ts";
 import {

@@ -8,7 +8,7 @@ import { Frame, GIF, Image } from "imagescript";
 import { _ensureParent } from "./_fs.ts";
 import { _gridImage } from "./_grid_image.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
-import type { GridOptions } from "./grid.ts";
+import type { GridOptions } from "./grid_pixels.ts";
 
 /**
  * One frame of a GIF: a [N, H, W, C] tensor in [-1, 1] (laid out as a grid) or the PNG bytes

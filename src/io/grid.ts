@@ -1,22 +1,12 @@
 /**
- * A batch of images laid out as one grid picture.
+ * A batch of images laid out as one grid picture, encoded as PNG. Runs in browsers too;
+ * `save_grid.ts` writes it to a file.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { _ensureParent } from "./_fs.ts";
-import { _gridImage } from "./_grid_image.ts";
-import { _tensorToRgb8 } from "./_pixels.ts";
-
-/** Layout of {@linkcode imagesToGrid}. */
-export interface GridOptions {
-  /** Images per row. Default: `ceil(sqrt(N))`. */
-  cols?: number;
-  /** Pixels between neighbouring images (none around the border). Default: `2`. */
-  gap?: number;
-  /** RGB bytes of the gaps and of empty cells in the last row. Default: `[0, 0, 0]`. */
-  background?: readonly [number, number, number];
-}
+import { type GridOptions, gridPixels } from "./grid_pixels.ts";
+import { encodePng } from "./png_encode.ts";
 
 /**
  * Lays a batch of images in [-1, 1] out as a grid, rows x cols with a gap between cells, and
@@ -43,41 +33,5 @@ export async function imagesToGrid(
   images: tf.Tensor4D,
   opts: GridOptions = {},
 ): Promise<Uint8Array> {
-  const batch = await _tensorToRgb8(images, "a grid");
-  return await _gridImage(batch, opts).encode();
-}
-
-/**
- * Writes a batch of images in [-1, 1] as one PNG grid (see {@linkcode imagesToGrid}),
- * creating the parent folder if needed.
- *
- * @param images A [N, H, W, C] tensor in [-1, 1]. It is read, not disposed.
- * @param path Where to write the PNG.
- * @param opts Columns, gap and background.
- * @returns Nothing; the file exists when the promise resolves.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { saveGrid, setBackend } from "@x/ddpm";
- * await setBackend("cpu");
- * // Writing needs --allow-write; the example only runs with it.
- * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
- *   const dir = await Deno.makeTempDir();
- *   const x = tf.ones([2, 4, 4, 3]) as tf.Tensor4D;
- *   await saveGrid(x, `${dir}/grid.png`, { cols: 2 });
- *   x.dispose();
- *   if ((await Deno.stat(`${dir}/grid.png`)).size === 0) throw new Error("empty");
- *   await Deno.remove(dir, { recursive: true });
- * }
- * ```
- */
-export async function saveGrid(
-  images: tf.Tensor4D,
-  path: string,
-  opts: GridOptions = {},
-): Promise<void> {
-  const png = await imagesToGrid(images, opts);
-  await _ensureParent(path);
-  await Deno.writeFile(path, png);
+  return await encodePng(await gridPixels(images, opts));
 }

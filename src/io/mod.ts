@@ -5,7 +5,10 @@
  */
 export * from "./image.ts";
 export * from "./png.ts";
+export * from "./grid_pixels.ts";
 export * from "./grid.ts";
+export * from "./save_grid.ts";
+export * from "./png_encode.ts";
 export * from "./gif.ts";
 export * from "./dataset_error.ts";
 export * from "./dataset_options.ts";
@@ -16,6 +19,7 @@ export * from "./cifar10_dataset.ts";
 export * from "./emoji_dataset.ts";
 export * from "./dataset.ts";
 export * from "./safetensors.ts";
+export * from "./safetensors_file.ts";
 export * from "./torch_pickle.ts";
 export * from "./pretrained.ts";
 export * from "./save_diffusers.ts";

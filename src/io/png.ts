@@ -4,9 +4,9 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { Image } from "imagescript";
 import { _ensureParent } from "./_fs.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
+import { encodePng } from "./png_encode.ts";
 
 /**
  * Encodes each image of a batch in [-1, 1] as a PNG, mapping pixels to bytes as
@@ -33,15 +33,14 @@ export async function tensorToImages(images: tf.Tensor4D): Promise<Uint8Array[]>
   const pngs: Uint8Array[] = [];
   const size = height * width;
   for (let i = 0; i < n; i++) {
-    const image = new Image(width, height);
-    const px = image.bitmap;
+    const rgba = new Uint8Array(size * 4);
     for (let j = 0; j < size; j++) {
-      px[j * 4] = data[(i * size + j) * 3];
-      px[j * 4 + 1] = data[(i * size + j) * 3 + 1];
-      px[j * 4 + 2] = data[(i * size + j) * 3 + 2];
-      px[j * 4 + 3] = 255;
+      rgba[j * 4] = data[(i * size + j) * 3];
+      rgba[j * 4 + 1] = data[(i * size + j) * 3 + 1];
+      rgba[j * 4 + 2] = data[(i * size + j) * 3 + 2];
+      rgba[j * 4 + 3] = 255;
     }
-    pngs.push(await image.encode());
+    pngs.push(await encodePng({ width, height, data: rgba }));
   }
   return pngs;
 }

@@ -1,12 +1,12 @@
 /**
- * Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header
- * naming each tensor's dtype, shape and byte range, then the raw little-endian data.
+ * Reading and writing safetensors bytes: an 8-byte little-endian header length, a JSON header
+ * naming each tensor's dtype, shape and byte range, then the raw little-endian data. Pure
+ * functions over `Uint8Array`, so they run in browsers too; `safetensors_file.ts` reads and
+ * writes files.
  *
  * @module
  */
-import { asFormatError, InputError } from "../errors.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
-import { _writeFileAtomic } from "./_atomic_write.ts";
 
 /** A tensor read from a checkpoint file, converted to float32 on the host. */
 export interface HostTensor {
@@ -285,67 +285,3 @@ export function writeSafetensors(
 }
 
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/**
- * Reads and parses a safetensors file from disk (needs `--allow-read`).
- *
- * @param path The file.
- * @returns Its tensors and metadata, as {@linkcode readSafetensors} gives them.
- * @throws {InputError} naming the path when the file is missing; a {@linkcode FormatError}
- *   naming it when it is malformed, with the parser's error as `cause`.
- *
- * @example A missing file is named in the error
- * ```ts
- * import { loadSafetensorsFile } from "@x/ddpm";
- * const err = await loadSafetensorsFile("/nonexistent/model.safetensors").catch((e) => e);
- * if (!String(err).includes("/nonexistent/model.safetensors")) throw new Error(String(err));
- * ```
- */
-export async function loadSafetensorsFile(path: string): Promise<SafetensorsContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read safetensors file ${path}: it does not exist`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  try {
-    return readSafetensors(bytes);
-  } catch (err) {
-    throw asFormatError(err, path);
-  }
-}
-
-/**
- * Writes tensors as a safetensors file, through a temporary file and a rename so that a crash
- * never leaves a partial file under `path` (needs `--allow-write`).
- *
- * @param path The file to write.
- * @param tensors Tensors by name.
- * @param metadata Optional string-to-string `__metadata__`.
- * @returns Nothing, once the file is in place.
- *
- * @example
- * ```ts
- * import { loadSafetensorsFile, saveSafetensorsFile } from "@x/ddpm";
- * // Writing needs --allow-write; without it this example checks nothing.
- * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
- *   const path = await Deno.makeTempFile({ suffix: ".safetensors" });
- *   await saveSafetensorsFile(path, new Map([["x", { shape: [], data: new Float32Array([7]) }]]));
- *   const { tensors } = await loadSafetensorsFile(path);
- *   if (tensors.get("x")!.data[0] !== 7) throw new Error("lost the value");
- *   await Deno.remove(path);
- * }
- * ```
- */
-export async function saveSafetensorsFile(
-  path: string,
-  tensors: ReadonlyMap<string, Float32TensorData>,
-  metadata?: Record<string, string>,
-): Promise<void> {
-  await _writeFileAtomic(path, writeSafetensors(tensors, metadata));
-}

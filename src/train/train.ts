@@ -11,7 +11,7 @@ import { InputError } from "../errors.ts";
 import { sample } from "../diffusion/sample.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { batchIndices, loadDataset } from "../io/dataset.ts";
-import { saveGrid } from "../io/grid.ts";
+import { saveGrid } from "../io/save_grid.ts";
 import { createUNet } from "../nn/create_unet.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";

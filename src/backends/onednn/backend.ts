@@ -10,6 +10,7 @@ import { registerFastCpuKernels } from "../fast_cpu_kernels.ts";
 import { registerGroupNormKernels } from "../group_norm_kernels.ts";
 import { registerOptimizerKernels } from "../optimizer_kernels.ts";
 import { registerSwishKernels } from "../swish_kernels.ts";
+import { registerBackendMemoryLimit } from "../memory_limit.ts";
 import { ConvPrimitives } from "./_conv.ts";
 import { convKernels } from "./_conv_kernels.ts";
 import type { _OneDnnState } from "./_kernel_util.ts";
@@ -84,5 +85,19 @@ export function registerOneDnnBackend(): string {
   registerSwishKernels(ONEDNN_BACKEND);
   registerOptimizerKernels(ONEDNN_BACKEND);
   registerFastCpuKernels(ONEDNN_BACKEND);
+  // Tensors are typed arrays in the process: half the machine's memory, the other half for
+  // arrays that TF.js has released but the garbage collector has not yet freed, and the system.
+  registerBackendMemoryLimit(ONEDNN_BACKEND, () => {
+    const total = hostMemoryBytes();
+    return total === undefined ? undefined : total / 2;
+  });
   return rt.version;
+}
+
+function hostMemoryBytes(): number | undefined {
+  try {
+    return Deno.systemMemoryInfo().total;
+  } catch {
+    return undefined; // no --allow-sys: no limit known
+  }
 }
