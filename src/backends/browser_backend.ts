@@ -1,0 +1,87 @@
+/**
+ * Choosing the TensorFlow.js backend in a web page: WebGPU, WebGL or WebAssembly. The browser's
+ * counterpart of `setBackend`, which also knows Deno's native backends and so imports FFI code
+ * that a page cannot load.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// Registers "wasm"; its binaries are fetched from `wasmPaths` when it starts.
+import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+// Registers "webgpu"; it starts only where `navigator.gpu` gives an adapter.
+import "@tensorflow/tfjs-backend-webgpu";
+
+/** The backends {@linkcode setBrowserBackend} knows. "auto" picks the first that starts. */
+export type BrowserBackendName = "auto" | "webgpu" | "webgl" | "wasm" | "cpu";
+
+/** Every name {@linkcode setBrowserBackend} accepts, "auto" first. */
+export const BROWSER_BACKEND_NAMES: readonly BrowserBackendName[] = [
+  "auto",
+  "webgpu",
+  "webgl",
+  "wasm",
+  "cpu",
+];
+
+/** What "auto" tries, best first: a GPU through WebGPU, then WebGL, then WebAssembly. */
+const AUTO_ORDER = ["webgpu", "webgl", "wasm"] as const;
+
+/** Options of {@linkcode setBrowserBackend}. */
+export interface BrowserBackendOptions {
+  /**
+   * URL prefix (ending in `/`) under which the page serves TensorFlow.js's wasm binaries
+   * (`tfjs-backend-wasm.wasm`, `-simd.wasm`, `-threaded-simd.wasm`, from
+   * `@tensorflow/tfjs-backend-wasm/wasm-out/`). Default: the folder of the page.
+   */
+  wasmPaths?: string;
+}
+
+/**
+ * Selects the TensorFlow.js backend in a browser and waits until it is ready.
+ *
+ * - `"auto"` (default): `webgpu` where the browser gives a WebGPU adapter, else `webgl`, else
+ *   `wasm`.
+ * - `"webgpu"`, `"webgl"`: the GPU.
+ * - `"wasm"`: WebAssembly with XNNPACK; SIMD where supported, and threads where the page is
+ *   cross-origin isolated (served with COOP/COEP headers).
+ * - `"cpu"`: plain JavaScript, slow.
+ *
+ * @param name The backend to use.
+ * @param opts Where the wasm binaries are served.
+ * @returns The name of the backend now in use.
+ * @throws {RangeError} for an unknown name.
+ * @throws {Error} when the named backend (or, for "auto", every one) cannot start.
+ *
+ * @example An unknown name is refused before anything starts
+ * ```ts
+ * import { setBrowserBackend } from "@x/ddpm/browser";
+ * const err = await setBrowserBackend("metal" as "auto").catch((e) => e);
+ * if (!(err instanceof RangeError)) throw new Error(String(err));
+ * ```
+ */
+export async function setBrowserBackend(
+  name: BrowserBackendName = "auto",
+  opts: BrowserBackendOptions = {},
+): Promise<string> {
+  if (!BROWSER_BACKEND_NAMES.includes(name)) {
+    throw new RangeError(
+      `Cannot set backend "${name}": expected one of ${BROWSER_BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  if (opts.wasmPaths !== undefined) setWasmPaths(opts.wasmPaths);
+  const candidates = name === "auto" ? AUTO_ORDER : [name];
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (tf.getBackend() === candidate) return candidate;
+    try {
+      if (await tf.setBackend(candidate)) {
+        await tf.ready();
+        return tf.getBackend();
+      }
+      failures.push(`${candidate}: did not start`);
+    } catch (err) {
+      failures.push(`${candidate}: ${(err as Error)?.message ?? err}`);
+    }
+  }
+  throw new Error(`Cannot start backend "${name}" in this browser (${failures.join("; ")})`);
+}

@@ -1,0 +1,36 @@
+/**
+ * The part of ddpm that runs in a web page: the UNet, the schedulers and the sampler, the
+ * safetensors reader and writer, grids and PNG encoding, and the choice of a browser backend
+ * (WebGPU, WebGL, wasm); call `setBrowserBackend` before making a tensor. Nothing here touches Deno's APIs, the file system or native code;
+ * `tests/browser_bundle_test.ts` bundles it for browsers and checks that.
+ *
+ * @example Sample from a tiny model with the WebAssembly backend
+ * ```ts
+ * import {
+ *   createUNet, DDIMScheduler, gridPixels, presets, sample, setBrowserBackend,
+ * } from "@x/ddpm/browser";
+ * await setBrowserBackend("wasm"); // before any tensor: "auto" in a page
+ * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 }, { seed: 0 });
+ * const images = await sample({
+ *   unet, scheduler: new DDIMScheduler(), batchSize: 2, numInferenceSteps: 2, seed: 0,
+ * });
+ * const grid = await gridPixels(images, { cols: 2 }); // RGBA bytes for a canvas's ImageData
+ * if (grid.width !== 18 || grid.height !== 8) throw new Error(`${grid.width}x${grid.height}`);
+ * images.dispose();
+ * unet.dispose();
+ * ```
+ *
+ * @module
+ */
+export * from "./backends/browser_backend.ts";
+export * from "./backends/out_of_memory.ts";
+export * from "./random.ts";
+export * from "./errors.ts";
+export * from "./presets.ts";
+export * from "./train_config.ts";
+export * from "./nn/mod.ts";
+export * from "./diffusion/mod.ts";
+export * from "./io/safetensors.ts";
+export * from "./io/png_encode.ts";
+export * from "./io/grid_pixels.ts";
+export * from "./io/grid.ts";
