@@ -116,7 +116,7 @@ Deno.test({
 Deno.test({
   name: "startDemoServer() on a port in use throws a CliError naming --port",
   ignore: SKIP,
-  async fn() {
+  fn() {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const port = (taken.addr as Deno.NetAddr).port;
