@@ -40,7 +40,8 @@ export interface BrowserBackendOptions {
  * Selects the TensorFlow.js backend in a browser and waits until it is ready.
  *
  * - `"auto"` (default): `webgpu` where the browser gives a WebGPU adapter, else `webgl`, else
- *   `wasm`.
+ *   `wasm`, passing by a GPU backend that runs on a software rasteriser (SwiftShader,
+ *   llvmpipe), which is slower than wasm. The choice and the reasons go to `console.info`.
  * - `"webgpu"`, `"webgl"`: the GPU.
  * - `"wasm"`: WebAssembly with XNNPACK; SIMD where supported, and threads where the page is
  *   cross-origin isolated (served with COOP/COEP headers).
@@ -73,10 +74,19 @@ export async function setBrowserBackend(
   const failures: string[] = [];
   for (const candidate of candidates) {
     if (tf.getBackend() === candidate) return candidate;
+    // A GPU backend on a software rasteriser runs slower than wasm; "auto" passes it by.
+    const software = name === "auto" ? await softwareRenderer(candidate) : undefined;
+    if (software) {
+      failures.push(`${candidate}: software renderer (${software})`);
+      continue;
+    }
     try {
       if (await tf.setBackend(candidate)) {
         await tf.ready();
-        return tf.getBackend();
+        const chosen = tf.getBackend();
+        const why = failures.length ? ` (${failures.join("; ")})` : "";
+        console.info(`ddpm: using TensorFlow.js backend "${chosen}"${why}`);
+        return chosen;
       }
       failures.push(`${candidate}: did not start`);
     } catch (err) {
@@ -84,4 +94,41 @@ export async function setBrowserBackend(
     }
   }
   throw new Error(`Cannot start backend "${name}" in this browser (${failures.join("; ")})`);
+}
+
+/** Minimal shapes of the browser APIs read below, which Deno's types do not declare. */
+interface WebGlProbe {
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
+  getParameter(id: number): unknown;
+}
+interface GpuProbe {
+  requestAdapter(): Promise<{ info?: { isFallbackAdapter?: boolean } } | null>;
+}
+
+const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|software|basic render/i;
+
+/**
+ * The name of the software rasteriser behind a GPU backend, or undefined for real hardware or
+ * when it cannot be told (no DOM, the renderer hidden).
+ */
+async function softwareRenderer(backend: string): Promise<string | undefined> {
+  const g = globalThis as {
+    document?: { createElement(tag: "canvas"): { getContext(id: string): unknown } };
+    navigator?: { gpu?: GpuProbe };
+  };
+  try {
+    if (backend === "webgl" && g.document) {
+      const gl = g.document.createElement("canvas").getContext("webgl") as WebGlProbe | null;
+      const ext = gl?.getExtension("WEBGL_debug_renderer_info");
+      const renderer = ext ? String(gl!.getParameter(ext.UNMASKED_RENDERER_WEBGL)) : "";
+      return SOFTWARE_RENDERERS.test(renderer) ? renderer : undefined;
+    }
+    if (backend === "webgpu" && g.navigator?.gpu) {
+      const adapter = await g.navigator.gpu.requestAdapter();
+      return adapter?.info?.isFallbackAdapter ? "fallback adapter" : undefined;
+    }
+  } catch {
+    // A probe that fails says nothing; the backend's own start decides.
+  }
+  return undefined;
 }
