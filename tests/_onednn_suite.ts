@@ -9,7 +9,10 @@ try {
   );
   Deno.exit(0);
 }
-const perms = ["read", "write", "env", "sys", "ffi", "run"].map((p) => `--allow-${p}`);
+const perms = [
+  ...["read", "write", "env", "sys", "ffi", "run"].map((p) => `--allow-${p}`),
+  "--allow-net=127.0.0.1",
+];
 const { code } = await new Deno.Command(Deno.execPath(), {
   args: ["test", ...perms, "tests/"],
   env: { DDPM_TEST_BACKEND: "onednn" },

@@ -23,6 +23,8 @@ const N = 4, STEPS = 10, SEED = 0, COLS = 2;
 const MAX_BYTE_DIFF = 1;
 /** Share of bytes that may differ at all. */
 const MAX_DIFFERING = 0.01;
+/** How long the server may take to load the model and bundle the page. */
+const START_TIMEOUT_MS = 90_000;
 
 /** Starts Chromium headless, or returns why it cannot start. */
 async function launch(userDataDir: string): Promise<Browser | string> {
@@ -51,6 +53,17 @@ async function launch(userDataDir: string): Promise<Browser | string> {
   }
 }
 
+/** Closes Chromium, killing it if it does not close within 10 s, so that none is left behind. */
+async function closeBrowser(browser: Browser): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    browser.close().then(() => true, () => false),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+  ]);
+  clearTimeout(timer);
+  if (!closed) browser.process()?.kill("SIGKILL");
+}
+
 /** Runs the `demo` task's own command line (its permissions included), and waits for its URL. */
 async function startDemo(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
@@ -70,13 +83,17 @@ async function startDemo(args: string[]): Promise<{ url: string; stop: () => Pro
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   let url: string | undefined;
-  const deadline = Date.now() + 60_000;
-  while (!url && Date.now() < deadline) {
-    const { value, done } = await lines.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<{ done: true; value: undefined }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: true, value: undefined }), START_TIMEOUT_MS);
+  });
+  while (!url) {
+    const { value, done } = await Promise.race([lines.read(), timeout]);
     if (done) break;
     out += value;
     url = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
   }
+  clearTimeout(timer);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
@@ -87,7 +104,10 @@ async function startDemo(args: string[]): Promise<{ url: string; stop: () => Pro
   };
   if (!url) {
     await stop();
-    throw new Error(`deno task demo printed no URL.\nstdout: ${out}\nstderr: ${stderr}`);
+    throw new Error(
+      `deno task demo printed no URL within ${START_TIMEOUT_MS / 1000} s.\n` +
+        `stdout: ${out}\nstderr: ${stderr}`,
+    );
   }
   return { url, stop };
 }
@@ -191,7 +211,7 @@ Deno.test({
           `${((performance.now() - t0) / 1000).toFixed(1)} s; screenshot ${shot}`,
       );
     } finally {
-      await browser.close();
+      await closeBrowser(browser);
       await demo?.stop();
       await Deno.remove(tmp, { recursive: true });
     }
