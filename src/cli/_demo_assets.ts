@@ -33,7 +33,7 @@ export const WASM_BINARIES = [
 export async function bundleForBrowser(entry: URL): Promise<string> {
   if (entry.protocol !== "file:") {
     throw new Error(
-      `Cannot bundle ${entry.href}: the demo runs from a checkout of the repository`,
+      `Cannot bundle ${entry.href}: run \`deno task demo\` in a checkout of the repository`,
     );
   }
   const out = await new Deno.Command(Deno.execPath(), {
@@ -60,6 +60,11 @@ export async function bundleForBrowser(entry: URL): Promise<string> {
 
 /** The page, its style, its bundled script and the wasm binaries. */
 export async function pageRoutes(): Promise<DemoRoutes> {
+  if (WEB.protocol !== "file:") {
+    throw new Error(
+      `Cannot serve the demo from ${WEB.href}: run \`deno task demo\` in a checkout of the repository`,
+    );
+  }
   const routes: DemoRoutes = new Map();
   const html = await Deno.readFile(new URL("index.html", WEB));
   routes.set("/", { body: html, type: "text/html; charset=utf-8" });
