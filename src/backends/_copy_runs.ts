@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 
 /** Below this many elements a plain loop beats `subarray` + `set`. */
 const SET_MIN = 64;
@@ -32,9 +33,10 @@ export function _concatRows(
   parts: readonly Float32Array[],
   widths: readonly number[],
   outer: number,
+  alloc: _Alloc = _newFloats,
 ): Float32Array {
   const row = widths.reduce((p, w) => p + w, 0);
-  const out = new Float32Array(outer * row);
+  const out = alloc(outer * row);
   for (let o = 0; o < outer; o++) {
     let to = o * row;
     for (let i = 0; i < parts.length; i++) {
@@ -50,9 +52,10 @@ export function _splitRows(
   x: Float32Array,
   widths: readonly number[],
   outer: number,
+  alloc: _Alloc = _newFloats,
 ): Float32Array[] {
   const row = widths.reduce((p, w) => p + w, 0);
-  const parts = widths.map((w) => new Float32Array(outer * w));
+  const parts = widths.map((w) => alloc(outer * w));
   for (let o = 0; o < outer; o++) {
     let from = o * row;
     for (let i = 0; i < parts.length; i++) {
@@ -72,6 +75,7 @@ export function _sliceRuns(
   shape: readonly number[],
   begin: readonly number[],
   size: readonly number[],
+  alloc: _Alloc = _newFloats,
 ): Float32Array {
   const rank = shape.length;
   const strides = new Array<number>(rank);
@@ -79,7 +83,7 @@ export function _sliceRuns(
   let k = rank - 1;
   while (k > 0 && size[k] === shape[k]) k--;
   const run = size[k] * strides[k];
-  const out = new Float32Array(size.reduce((p, d) => p * d, 1));
+  const out = alloc(size.reduce((p, d) => p * d, 1));
   const at = new Array<number>(k).fill(0); // position in the dims before k
   let from = 0;
   for (let j = 0; j <= k; j++) from += begin[j] * strides[j];

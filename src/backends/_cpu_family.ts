@@ -5,11 +5,27 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
+import type { BufferPool } from "./_buffer_pool.ts";
 
 /** The part of MathBackendCPU the fused kernels use. */
 interface CpuFamilyBackend {
   data: { get(dataId: tf.DataId): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo;
+}
+
+/** Makes a Float32Array of `n` elements for a caller that writes every element. */
+export type _Alloc = (n: number) => Float32Array;
+
+/** A fresh array each time: the allocator of the pure functions when none is given. */
+export const _newFloats: _Alloc = (n) => new Float32Array(n);
+
+/**
+ * The allocator for kernel outputs written in full on `backend`: recycled, uninitialised
+ * buffers where the backend has a {@linkcode BufferPool}, else fresh arrays.
+ */
+export function _outputAlloc(backend: unknown): _Alloc {
+  const pool = (backend as { bufferPool?: BufferPool }).bufferPool;
+  return pool ? (n) => pool.take(n, false) : _newFloats;
 }
 
 /** The input `name` of a kernel call; TF.js types every input as possibly missing. */

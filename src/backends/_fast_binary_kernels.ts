@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { _middleBlock } from "./_axis_block.ts";
 import { _BINARY_LOOPS, type _BinaryLoops } from "./_binary_loops.ts";
-import { _makeFloat32 } from "./_cpu_family.ts";
+import { _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { type _FastKernel, _float32OrUndefined } from "./_cpu_values.ts";
 
 function binary(loops: _BinaryLoops): _FastKernel {
@@ -20,7 +20,7 @@ function binary(loops: _BinaryLoops): _FastKernel {
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = shape.reduce((p, d) => p * d, 1);
     if (size === 0) return undefined;
-    const out = new Float32Array(size);
+    const out = _outputAlloc(backend)(size);
     if (av.length === size && bv.length === size) {
       loops.same(av, bv, out);
     } else if (av.length === size || bv.length === size) {

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { _axisBlock } from "./_axis_block.ts";
-import { _makeFloat32 } from "./_cpu_family.ts";
+import { _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { type _FastKernel, _float32OrUndefined } from "./_cpu_values.ts";
 import { _concatRows, _sliceRuns, _splitRows } from "./_copy_runs.ts";
 
@@ -23,7 +23,11 @@ const concat: _FastKernel = ({ inputs, backend, attrs }) => {
   const widths = values.map((v) => v!.length / outer);
   const outShape = shape.slice();
   outShape[axis] = parts.reduce((p, t) => p + t.shape[axis], 0);
-  return _makeFloat32(backend, outShape, _concatRows(values as Float32Array[], widths, outer));
+  return _makeFloat32(
+    backend,
+    outShape,
+    _concatRows(values as Float32Array[], widths, outer, _outputAlloc(backend)),
+  );
 };
 
 const splitV: _FastKernel = ({ inputs, backend, attrs }) => {
@@ -37,7 +41,7 @@ const splitV: _FastKernel = ({ inputs, backend, attrs }) => {
     axis,
   );
   const { outer, inner } = _axisBlock(x.shape, axis);
-  const parts = _splitRows(values, sizes.map((s) => s * inner), outer);
+  const parts = _splitRows(values, sizes.map((s) => s * inner), outer, _outputAlloc(backend));
   return parts.map((p, i) => {
     const shape = x.shape.slice();
     shape[axis] = sizes[i];
@@ -59,7 +63,11 @@ const slice: _FastKernel = ({ inputs, backend, attrs }) => {
   if (tf.slice_util.isSliceContinous(x.shape, begin, size) || size.includes(0)) {
     return undefined;
   }
-  return _makeFloat32(backend, size, _sliceRuns(values, x.shape, begin, size));
+  return _makeFloat32(
+    backend,
+    size,
+    _sliceRuns(values, x.shape, begin, size, _outputAlloc(backend)),
+  );
 };
 
 /** The copying kernels' fast paths, by TF.js kernel name. */

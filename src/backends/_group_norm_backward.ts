@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 import { type _GroupNormDims, _groupStats } from "./_group_norm_stats.ts";
 
 /** Gradients of a group norm with respect to its three inputs. */
@@ -27,11 +28,12 @@ export function _groupNormBackward(
   beta: Float32Array,
   d: _GroupNormDims,
   opts: { eps: number; swish: boolean },
+  alloc: _Alloc = _newFloats,
 ): _GroupNormGrads {
   const { n, hw, c, groups } = d;
   const cg = c / groups, count = hw * cg;
   const { mean, rstd } = _groupStats(x, d, opts.eps);
-  const dx = new Float32Array(x.length);
+  const dx = alloc(x.length);
   const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
   // Per channel of one image: xh = x * r + xo; sums of dz and dz * xh; dx = a dz + bx x + d0.
   const r = new Float64Array(c), xo = new Float64Array(c);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 import { type _GroupNormDims, type _GroupStats, _groupStats } from "./_group_norm_stats.ts";
 
 /**
@@ -42,10 +43,11 @@ export function _groupNormForward(
   beta: Float32Array,
   d: _GroupNormDims,
   opts: { eps: number; swish: boolean },
+  alloc: _Alloc = _newFloats,
 ): Float32Array {
   const { n, hw, c } = d;
   const { mean, rstd } = _groupStats(x, d, opts.eps);
-  const y = new Float32Array(x.length);
+  const y = alloc(x.length);
   // The whole transform folds into one per-channel scale and offset per image.
   const scale = new Float64Array(c), offset = new Float64Array(c);
   for (let b = 0; b < n; b++) {

@@ -6,6 +6,7 @@
  * @module
  */
 import type { AdamAttrs } from "../train/_optimizer_kernels.ts";
+import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 
 const f32 = Math.fround;
 
@@ -16,6 +17,7 @@ export function _adamStep(
   m: Float32Array,
   v: Float32Array,
   attrs: AdamAttrs,
+  alloc: _Alloc = _newFloats,
 ): { w: Float32Array; m: Float32Array; v: Float32Array } {
   // The composition turns each scalar into a float32 tensor; 1 - beta is formed in float64.
   const scale = f32(attrs.gradScale);
@@ -23,7 +25,7 @@ export function _adamStep(
   const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
   const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
   const n = w.length;
-  const w1 = new Float32Array(n), m1 = new Float32Array(n), v1 = new Float32Array(n);
+  const w1 = alloc(n), m1 = alloc(n), v1 = alloc(n);
   for (let i = 0; i < n; i++) {
     const gs = f32(g[i] * scale);
     const mi = f32(f32(m[i] * b1) + f32(gs * c1));
@@ -36,9 +38,14 @@ export function _adamStep(
 }
 
 /** One EMA step, `decay * e + (1 - decay) * w`, into a new array. */
-export function _emaStep(e: Float32Array, w: Float32Array, decay: number): Float32Array {
+export function _emaStep(
+  e: Float32Array,
+  w: Float32Array,
+  decay: number,
+  alloc: _Alloc = _newFloats,
+): Float32Array {
   const d = f32(decay), c = f32(1 - decay);
-  const out = new Float32Array(e.length);
+  const out = alloc(e.length);
   for (let i = 0; i < e.length; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
   return out;
 }

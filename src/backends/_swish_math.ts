@@ -3,10 +3,11 @@
  *
  * @module
  */
+import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 
 /** `y[i] = x[i] * sigmoid(x[i])`. */
-export function _swishForward(x: Float32Array): Float32Array {
-  const y = new Float32Array(x.length);
+export function _swishForward(x: Float32Array, alloc: _Alloc = _newFloats): Float32Array {
+  const y = alloc(x.length);
   // x / (1 + e^-x) rather than x * sigmoid(x): one division; for x -> -inf it tends to -0,
   // never NaN.
   for (let i = 0; i < x.length; i++) y[i] = x[i] / (1 + Math.exp(-x[i]));
@@ -14,8 +15,12 @@ export function _swishForward(x: Float32Array): Float32Array {
 }
 
 /** `dx[i] = dy[i] * s (1 + x (1 - s))` with `s = sigmoid(x[i])`. */
-export function _swishBackward(dy: Float32Array, x: Float32Array): Float32Array {
-  const dx = new Float32Array(x.length);
+export function _swishBackward(
+  dy: Float32Array,
+  x: Float32Array,
+  alloc: _Alloc = _newFloats,
+): Float32Array {
+  const dx = alloc(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     const s = 1 / (1 + Math.exp(-v));

@@ -10,7 +10,7 @@ import {
   GROUP_NORM_GRAD,
   type GroupNormAttrs,
 } from "../nn/_fused_kernels.ts";
-import { _float32Values, _input, _makeFloat32 } from "./_cpu_family.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { _groupNormBackward } from "./_group_norm_backward.ts";
 import { _groupNormForward } from "./_group_norm_forward.ts";
 import type { _GroupNormDims } from "./_group_norm_stats.ts";
@@ -58,6 +58,7 @@ const groupNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     _float32Values(backend, beta, GROUP_NORM),
     d,
     { eps, swish },
+    _outputAlloc(backend),
   );
   return _makeFloat32(backend, x.shape, y);
 };
@@ -72,10 +73,15 @@ const groupNormGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (dy.shape.join() !== x.shape.join()) {
     throw new TypeError(`${GROUP_NORM_GRAD} dy must have the shape of x: got ${dy.shape}`);
   }
-  const g = _groupNormBackward(values(dy), values(x), values(gamma), values(beta), d, {
-    eps,
-    swish,
-  });
+  const g = _groupNormBackward(
+    values(dy),
+    values(x),
+    values(gamma),
+    values(beta),
+    d,
+    { eps, swish },
+    _outputAlloc(backend),
+  );
   return [
     _makeFloat32(backend, x.shape, g.dx),
     _makeFloat32(backend, gamma.shape, g.dgamma),

@@ -11,7 +11,7 @@ import {
   type EmaAttrs,
   SUM_SQUARES,
 } from "../train/_optimizer_kernels.ts";
-import { _float32Values, _input, _makeFloat32 } from "./_cpu_family.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
 /**
@@ -52,7 +52,14 @@ const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [w, g, m, v] = ["w", "g", "m", "v"].map((k) => _input(inputs, k, ADAM));
   checkSizes(ADAM, w, { g, m, v });
   const values = (t: tf.TensorInfo) => _float32Values(backend, t, ADAM);
-  const out = _adamStep(values(w), values(g), values(m), values(v), attrs as AdamAttrs);
+  const out = _adamStep(
+    values(w),
+    values(g),
+    values(m),
+    values(v),
+    attrs as AdamAttrs,
+    _outputAlloc(backend),
+  );
   return [
     _makeFloat32(backend, w.shape, out.w),
     _makeFloat32(backend, m.shape, out.m),
@@ -64,7 +71,7 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [e, w] = ["e", "w"].map((k) => _input(inputs, k, EMA));
   checkSizes(EMA, e, { w });
   const values = (t: tf.TensorInfo) => _float32Values(backend, t, EMA);
-  const out = _emaStep(values(e), values(w), (attrs as EmaAttrs).decay);
+  const out = _emaStep(values(e), values(w), (attrs as EmaAttrs).decay, _outputAlloc(backend));
   return _makeFloat32(backend, e.shape, out);
 };
 

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { SWISH, SWISH_GRAD } from "../nn/_fused_kernels.ts";
-import { _float32Values, _input, _makeFloat32 } from "./_cpu_family.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { _swishBackward, _swishForward } from "./_swish_math.ts";
 
 /**
@@ -34,7 +34,11 @@ export function registerSwishKernels(backendName: string): void {
       backendName,
       kernelFunc: ({ inputs, backend }) => {
         const x = _input(inputs, "x", SWISH);
-        return _makeFloat32(backend, x.shape, _swishForward(_float32Values(backend, x, SWISH)));
+        return _makeFloat32(
+          backend,
+          x.shape,
+          _swishForward(_float32Values(backend, x, SWISH), _outputAlloc(backend)),
+        );
       },
     });
   }
@@ -45,7 +49,11 @@ export function registerSwishKernels(backendName: string): void {
       kernelFunc: ({ inputs, backend }) => {
         const [dy, x] = ["dy", "x"].map((k) => _input(inputs, k, SWISH_GRAD));
         const values = (t: tf.TensorInfo) => _float32Values(backend, t, SWISH_GRAD);
-        return _makeFloat32(backend, x.shape, _swishBackward(values(dy), values(x)));
+        return _makeFloat32(
+          backend,
+          x.shape,
+          _swishBackward(values(dy), values(x), _outputAlloc(backend)),
+        );
       },
     });
   }

@@ -62,12 +62,17 @@ interface Plan {
  */
 export class ConvPrimitives {
   readonly #rt: DnnlRuntime;
+  readonly #alloc: (n: number) => Float32Array;
   readonly #plans = new Map<string, Plan>();
   readonly #refused = new Map<string, UnsupportedByOneDnn>();
 
-  /** @param rt The runtime. */
-  constructor(rt: DnnlRuntime) {
+  /**
+   * @param rt The runtime.
+   * @param alloc Makes output arrays (written in full); default fresh ones.
+   */
+  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array = allocFloats) {
     this.#rt = rt;
+    this.#alloc = alloc;
   }
 
   /**
@@ -88,7 +93,7 @@ export class ConvPrimitives {
     activation: ConvActivation = "linear",
   ): Float32Array {
     const plan = this.#forwardPlan(s, bias !== undefined, activation);
-    const y = allocFloats(s.batch * s.outHeight * s.outWidth * s.outChannels);
+    const y = this.#alloc(s.batch * s.outHeight * s.outWidth * s.outChannels);
     const weights = this.#reorderIn(plan, w);
     const buffers = [pinned(x), weights];
     if (bias) buffers.push(pinned(bias));
@@ -129,7 +134,7 @@ export class ConvPrimitives {
         .arg(DNNL.ARG_DIFF_SRC, m.src);
       return this.#withReorder(prim, m.userWeights, weights, "in");
     });
-    const dx = allocFloats(s.batch * s.inHeight * s.inWidth * s.inChannels);
+    const dx = this.#alloc(s.batch * s.inHeight * s.inWidth * s.inChannels);
     plan.prim.execute([pinned(dy), this.#reorderIn(plan, w), dx]);
     return dx;
   }
@@ -167,7 +172,7 @@ export class ConvPrimitives {
         .arg(DNNL.ARG_DIFF_WEIGHTS, weights);
       return this.#withReorder(prim, weights, m.userWeights, "out");
     });
-    const dw = allocFloats(s.filterHeight * s.filterWidth * s.inChannels * s.outChannels);
+    const dw = this.#alloc(s.filterHeight * s.filterWidth * s.inChannels * s.outChannels);
     if (plan.weightsReorder) {
       plan.prim.execute([pinned(x), pinned(dy), plan.weightsBuf!]);
       plan.weightsReorder.execute([plan.weightsBuf!, dw]);

@@ -32,11 +32,16 @@ export interface MatMulShape {
 /** Caches matmul primitives by shape; `dispose()` frees them. */
 export class MatMulPrimitives {
   readonly #rt: DnnlRuntime;
+  readonly #alloc: (n: number) => Float32Array;
   readonly #prims = new Map<string, Primitive>();
 
-  /** @param rt The runtime. */
-  constructor(rt: DnnlRuntime) {
+  /**
+   * @param rt The runtime.
+   * @param alloc Makes output arrays (written in full); default fresh ones.
+   */
+  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array = allocFloats) {
     this.#rt = rt;
+    this.#alloc = alloc;
   }
 
   /**
@@ -56,7 +61,7 @@ export class MatMulPrimitives {
       prim.threads = threadsFor(this.#rt, 2 * Math.max(s.batchA, s.batchB) * s.m * s.n * s.k);
       this.#prims.set(key, prim);
     }
-    const out = allocFloats(Math.max(s.batchA, s.batchB) * s.m * s.n);
+    const out = this.#alloc(Math.max(s.batchA, s.batchB) * s.m * s.n);
     const buffers = [pinned(a), pinned(b)];
     if (s.bias) buffers.push(pinned(bias!));
     buffers.push(out);

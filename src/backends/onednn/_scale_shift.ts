@@ -20,11 +20,16 @@ const POST_OP_0_SRC_1 = DNNL.ARG_POST_OP_BASE | DNNL.ARG_SRC_1;
 /** Caches scale-shift primitives by shape and activation; `dispose()` frees them. */
 export class ScaleShiftPrimitives {
   readonly #rt: DnnlRuntime;
+  readonly #alloc: (n: number) => Float32Array;
   readonly #prims = new Map<string, Primitive>();
 
-  /** @param rt The runtime. */
-  constructor(rt: DnnlRuntime) {
+  /**
+   * @param rt The runtime.
+   * @param alloc Makes output arrays (written in full); default fresh ones.
+   */
+  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array = allocFloats) {
     this.#rt = rt;
+    this.#alloc = alloc;
   }
 
   /**
@@ -56,7 +61,7 @@ export class ScaleShiftPrimitives {
       prim = this.#create(hw, c, swish);
       this.#prims.set(key, prim);
     }
-    const y = allocFloats(n * hw * c);
+    const y = this.#alloc(n * hw * c);
     const size = hw * c;
     const sc = pinned(scale), sh = pinned(shift);
     for (let i = 0; i < n; i++) {

@@ -16,11 +16,16 @@ import {
 /** Caches softmax primitives by `[rows, cols]`; `dispose()` frees them. */
 export class SoftmaxPrimitives {
   readonly #rt: DnnlRuntime;
+  readonly #alloc: (n: number) => Float32Array;
   readonly #prims = new Map<string, Primitive>();
 
-  /** @param rt The runtime. */
-  constructor(rt: DnnlRuntime) {
+  /**
+   * @param rt The runtime.
+   * @param alloc Makes output arrays (written in full); default fresh ones.
+   */
+  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array = allocFloats) {
     this.#rt = rt;
+    this.#alloc = alloc;
   }
 
   /**
@@ -49,7 +54,7 @@ export class SoftmaxPrimitives {
       prim.threads = threadsFor(this.#rt, 10 * rows * cols);
       this.#prims.set(key, prim);
     }
-    const y = allocFloats(rows * cols);
+    const y = this.#alloc(rows * cols);
     prim.execute([pinned(x), y]);
     return y;
   }
