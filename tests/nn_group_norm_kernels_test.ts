@@ -2,6 +2,8 @@
 // against the composition of stock ops that backends without the kernels run.
 import * as tf from "@tensorflow/tfjs";
 import { groupNorm, mulberry32, resBlock, setBackend, swish } from "../mod.ts";
+import { _groupNormBackward } from "../src/backends/_group_norm_backward.ts";
+import { _groupNormForward } from "../src/backends/_group_norm_forward.ts";
 import { registerGroupNormKernels } from "../src/backends/group_norm_kernels.ts";
 import { registerSwishKernels } from "../src/backends/swish_kernels.ts";
 import { assert, assertClose } from "./_assert.ts";
@@ -303,4 +305,25 @@ Deno.test("resBlock() with the fused kernels on cpu matches the composition on w
   const [yRef, dxRef] = make();
   assertClose(y, yRef, { rtol: 1e-4, atol: 1e-4 * maxAbs(yRef) });
   assertClose(dx, dxRef, { rtol: 1e-4, atol: 1e-4 * maxAbs(dxRef) });
+});
+
+Deno.test("group-norm backward from the saved output matches the exp form within 1e-5", () => {
+  // z spans [-30, 30] with exact zeros and values near the switch between the two forms.
+  const [n, hw, c, groups] = [2, 64, 8, 2];
+  const r = mulberry32(7);
+  const x = Float32Array.from(
+    { length: n * hw * c },
+    (_, i) => i % 17 === 0 ? 0 : (r() * 2 - 1) * (i % 5 === 0 ? 0.06 : 3),
+  );
+  const gamma = Float32Array.from({ length: c }, (_, i) => 1 + i);
+  const beta = new Float32Array(c);
+  const dy = Float32Array.from({ length: x.length }, () => r() * 2 - 1);
+  const d = { n, hw, c, groups };
+  const y = _groupNormForward(x, gamma, beta, d, { eps: EPS, swish: true });
+  const viaExp = _groupNormBackward(dy, x, gamma, beta, d, { eps: EPS, swish: true });
+  const viaY = _groupNormBackward(dy, x, gamma, beta, d, { eps: EPS, swish: true, y });
+  const scale = Math.max(...viaExp.dx.map(Math.abs));
+  assertClose(viaY.dx, viaExp.dx, { rtol: 1e-5, atol: 1e-5 * scale, msg: "dx" });
+  assertClose(viaY.dgamma, viaExp.dgamma, { rtol: 1e-5, atol: 1e-5, msg: "dgamma" });
+  assertClose(viaY.dbeta, viaExp.dbeta, { rtol: 1e-5, atol: 1e-5, msg: "dbeta" });
 });

@@ -79,7 +79,8 @@ const groupNormGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     values(gamma),
     values(beta),
     d,
-    { eps, swish },
+    // The forward's output, when the gradient saved it, spares an exp per element.
+    { eps, swish, y: inputs.y ? values(inputs.y) : undefined },
     _outputAlloc(backend),
   );
   return [

@@ -8,7 +8,10 @@
 
 /** Forward group norm (+ swish): inputs `x` (NHWC), `gamma`, `beta`; output `y`. */
 export const GROUP_NORM = "DdpmGroupNorm";
-/** Backward of {@linkcode GROUP_NORM}: inputs `dy`, `x`, `gamma`, `beta`; outputs `[dx, dgamma, dbeta]`. */
+/**
+ * Backward of {@linkcode GROUP_NORM}: inputs `dy`, `x`, `gamma`, `beta` and optionally the
+ * forward's output `y`; outputs `[dx, dgamma, dbeta]`.
+ */
 export const GROUP_NORM_GRAD = "DdpmGroupNormGrad";
 /** Swish `x * sigmoid(x)`: input `x`; output `y`. */
 export const SWISH = "DdpmSwish";
