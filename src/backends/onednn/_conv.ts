@@ -128,7 +128,7 @@ export class ConvPrimitives {
         s,
       );
       const hint = this.#forwardPlan(s, false, "linear").prim;
-      const prim = new Primitive(this.#rt, desc, { hint });
+      const prim = new Primitive(this.#rt, desc, { hint, threads: threadsFor(this.#rt, flops(s)) });
       const weights = prim.queryMd(DNNL.QUERY_WEIGHTS_MD);
       prim.arg(DNNL.ARG_DIFF_DST, m.dst).arg(DNNL.ARG_WEIGHTS, weights)
         .arg(DNNL.ARG_DIFF_SRC, m.src);
@@ -166,7 +166,7 @@ export class ConvPrimitives {
         s,
       );
       const hint = this.#forwardPlan(s, false, "linear").prim;
-      const prim = new Primitive(this.#rt, desc, { hint });
+      const prim = new Primitive(this.#rt, desc, { hint, threads: threadsFor(this.#rt, flops(s)) });
       const weights = prim.queryMd(DNNL.QUERY_DIFF_WEIGHTS_MD);
       prim.arg(DNNL.ARG_SRC, m.src).arg(DNNL.ARG_DIFF_DST, m.dst)
         .arg(DNNL.ARG_DIFF_WEIGHTS, weights);
@@ -210,9 +210,10 @@ export class ConvPrimitives {
         ),
         s,
       );
+      const threads = threadsFor(this.#rt, flops(s));
       const prim = activation === "linear"
-        ? new Primitive(this.#rt, desc)
-        : withPostOps(this.#rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }]);
+        ? new Primitive(this.#rt, desc, { threads })
+        : withPostOps(this.#rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }], threads);
       const weights = prim.queryMd(DNNL.QUERY_WEIGHTS_MD);
       prim.arg(DNNL.ARG_SRC, m.src).arg(DNNL.ARG_WEIGHTS, weights);
       if (hasBias) prim.arg(DNNL.ARG_BIAS, m.bias);
@@ -249,7 +250,6 @@ export class ConvPrimitives {
         if (err instanceof UnsupportedByOneDnn) this.#refused.set(k, err);
         throw err;
       }
-      p.prim.threads = threadsFor(this.#rt, flops(s));
       this.#plans.set(k, p);
     }
     return p;

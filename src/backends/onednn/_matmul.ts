@@ -58,7 +58,6 @@ export class MatMulPrimitives {
     let prim = this.#prims.get(key);
     if (!prim) {
       prim = this.#create(s);
-      prim.threads = threadsFor(this.#rt, 2 * Math.max(s.batchA, s.batchB) * s.m * s.n * s.k);
       this.#prims.set(key, prim);
     }
     const out = this.#alloc(Math.max(s.batchA, s.batchB) * s.m * s.n);
@@ -89,9 +88,10 @@ export class MatMulPrimitives {
     const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
     const status = rt.fn.dnnl_matmul_desc_init(desc, src, weights, bias, dst);
     if (status !== 0) throw new Error(`oneDNN dnnl_matmul_desc_init failed: status ${status}`);
+    const threads = threadsFor(rt, 2 * Math.max(s.batchA, s.batchB) * s.m * s.n * s.k);
     const prim = s.relu
-      ? withPostOps(rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }])
-      : new Primitive(rt, desc);
+      ? withPostOps(rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }], threads)
+      : new Primitive(rt, desc, { threads });
     prim.arg(DNNL.ARG_SRC, src).arg(DNNL.ARG_WEIGHTS, weights);
     if (bias) prim.arg(DNNL.ARG_BIAS, bias);
     return prim.arg(DNNL.ARG_DST, dst);

@@ -90,17 +90,20 @@ export class Primitive {
   /** The implementation oneDNN chose, e.g. `brg:avx512_core`. */
   readonly impl: string;
   /**
-   * OpenMP threads to execute on; default all. Memory-bound and small primitives are
-   * faster on one.
+   * OpenMP threads it runs on; default all. Memory-bound and small primitives are faster on
+   * one. Fixed at creation: oneDNN's JIT kernels split their work for the thread count
+   * current when they are created, and a kernel created under one thread keeps the other
+   * core idle however many threads later execute it.
    */
-  threads: number;
+  readonly threads: number;
 
   /**
    * Creates the primitive descriptor and primitive for an op descriptor.
    *
    * @param rt The runtime.
    * @param opDesc A filled op descriptor (or `null` with `pd` for a reorder).
-   * @param opts Attributes, the forward hint of a backward primitive, or a ready descriptor.
+   * @param opts Attributes, the forward hint of a backward primitive, a ready descriptor
+   *   (created under `threads`), and the thread count.
    */
   constructor(
     rt: DnnlRuntime,
@@ -109,9 +112,12 @@ export class Primitive {
       attr?: Deno.PointerValue;
       hint?: Primitive;
       pd?: Deno.PointerObject;
+      threads?: number;
     } = {},
   ) {
     this.#rt = rt;
+    this.threads = opts.threads ?? rt.maxThreads;
+    rt.setThreads(this.threads);
     const out = new BigUint64Array(1);
     if (opts.pd) {
       this.#pd = opts.pd;
@@ -129,7 +135,6 @@ export class Primitive {
       this.#pd = Deno.UnsafePointer.create(out[0])!;
     }
     this.impl = this.#queryImpl();
-    this.threads = rt.maxThreads;
     if (this.impl.startsWith("ref")) {
       rt.fn.dnnl_primitive_desc_destroy(this.#pd);
       // A reference kernel is ~100x slower than the JIT ones: the caller falls back.
@@ -270,18 +275,18 @@ export function threadsFor(rt: DnnlRuntime, flops: number): number {
  * @returns The primitive, arguments `[from, to]` declared.
  */
 export function reorder(rt: DnnlRuntime, from: MemoryDesc, to: MemoryDesc): Primitive {
+  // A reorder is a memory-bound copy: one thread does a 2 MB filter in ~0.4 ms, while two
+  // threads pay more than that in fork/join.
+  const threads = 1;
+  rt.setThreads(threads);
   const out = new BigUint64Array(1);
   check(
     rt.fn.dnnl_reorder_primitive_desc_create(out, from, rt.engine, to, rt.engine, null),
     "dnnl_reorder_primitive_desc_create",
   );
-  const prim = new Primitive(rt, null, { pd: Deno.UnsafePointer.create(out[0])! })
+  return new Primitive(rt, null, { pd: Deno.UnsafePointer.create(out[0])!, threads })
     .arg(DNNL.ARG_FROM, from)
     .arg(DNNL.ARG_TO, to);
-  // A reorder is a memory-bound copy: one thread does a 2 MB filter in ~0.4 ms, while two
-  // threads pay more than that in fork/join.
-  prim.threads = 1;
-  return prim;
 }
 
 /**
@@ -356,9 +361,15 @@ export type PostOp =
  * @param rt The runtime.
  * @param desc The op descriptor.
  * @param postOps The post-ops, in order.
+ * @param threads Threads it runs on (see {@linkcode Primitive.threads}); default all.
  * @returns The primitive.
  */
-export function withPostOps(rt: DnnlRuntime, desc: Uint8Array, postOps: PostOp[]): Primitive {
+export function withPostOps(
+  rt: DnnlRuntime,
+  desc: Uint8Array,
+  postOps: PostOp[],
+  threads = rt.maxThreads,
+): Primitive {
   const fn = rt.fn;
   const out = new BigUint64Array(1);
   check(fn.dnnl_post_ops_create(out), "dnnl_post_ops_create");
@@ -377,7 +388,7 @@ export function withPostOps(rt: DnnlRuntime, desc: Uint8Array, postOps: PostOp[]
       }
     }
     check(fn.dnnl_primitive_attr_set_post_ops(attr, ops), "dnnl_primitive_attr_set_post_ops");
-    return new Primitive(rt, desc, { attr });
+    return new Primitive(rt, desc, { attr, threads });
   } finally {
     fn.dnnl_post_ops_destroy(ops);
     fn.dnnl_primitive_attr_destroy(attr);

@@ -92,10 +92,8 @@ export class ScaleShiftPrimitives {
     );
     const postOps: PostOp[] = [{ kind: "binary", alg: DNNL.BINARY_ADD, md: perChannel }];
     if (swish) postOps.push({ kind: "eltwise", alg: DNNL.ELTWISE_SWISH, alpha: 1 });
-    const prim = withPostOps(rt, desc, postOps);
     // Called once per image: a fork/join per call costs more than the second core gains.
-    prim.threads = 1;
-    return prim
+    return withPostOps(rt, desc, postOps, 1)
       .arg(DNNL.ARG_SRC, data)
       .arg(DNNL.ARG_SRC_1, perChannel)
       .arg(DNNL.ARG_DST, data)

@@ -49,9 +49,11 @@ export class SoftmaxPrimitives {
         1,
       );
       if (status !== 0) throw new UnsupportedByOneDnn(`softmax ${key} (status ${status})`);
-      prim = new Primitive(this.#rt, desc).arg(DNNL.ARG_SRC, md).arg(DNNL.ARG_DST, md);
       // About ten operations an element (max, exp, sum, divide).
-      prim.threads = threadsFor(this.#rt, 10 * rows * cols);
+      const threads = threadsFor(this.#rt, 10 * rows * cols);
+      prim = new Primitive(this.#rt, desc, { threads })
+        .arg(DNNL.ARG_SRC, md)
+        .arg(DNNL.ARG_DST, md);
       this.#prims.set(key, prim);
     }
     const y = this.#alloc(rows * cols);
