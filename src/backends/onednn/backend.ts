@@ -112,7 +112,8 @@ export function registerOneDnnBackend(): string {
       return values;
     }
     override disposeData(dataId: tf.DataId, force?: boolean): boolean {
-      const values = this.data.get(dataId)?.values;
+      // `data.get` of an id already gone would try to move it in from another backend.
+      const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
       const released = super.disposeData(dataId, force);
       if (values !== undefined && !this.data.has(dataId)) this.bufferPool.release(values);
       return released;
