@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { _dropout } from "./_dropout.ts";
 import { swish } from "./activations.ts";
 import { conv2d } from "./conv2d.ts";
 import { dense } from "./dense.ts";
@@ -87,7 +88,7 @@ export function resBlock(
     h = tf.add(h, tf.reshape(tbias, [-1, 1, 1, outCh]));
     h = groupNorm(h, weights.norm2, norm);
     if (opts.training && rate > 0) {
-      h = tf.dropout(h, rate, undefined, opts.seed ?? 0) as tf.Tensor4D;
+      h = _dropout(h, rate, opts.seed ?? 0);
     }
     h = conv2d(h, weights.conv2.kernel, { bias: weights.conv2.bias });
     const skip = weights.convShortcut
