@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { groupNorm, mulberry32, resBlock, setBackend, swish } from "../mod.ts";
 import { _groupNormBackward } from "../src/backends/_group_norm_backward.ts";
 import { _groupNormForward } from "../src/backends/_group_norm_forward.ts";
+import { _groupStatsOfTensor } from "../src/backends/_group_stats_memo.ts";
 import { registerGroupNormKernels } from "../src/backends/group_norm_kernels.ts";
 import { registerSwishKernels } from "../src/backends/swish_kernels.ts";
 import { assert, assertClose } from "./_assert.ts";
@@ -326,4 +327,15 @@ Deno.test("group-norm backward from the saved output matches the exp form within
   assertClose(viaY.dx, viaExp.dx, { rtol: 1e-5, atol: 1e-5 * scale, msg: "dx" });
   assertClose(viaY.dgamma, viaExp.dgamma, { rtol: 1e-5, atol: 1e-5, msg: "dgamma" });
   assertClose(viaY.dbeta, viaExp.dbeta, { rtol: 1e-5, atol: 1e-5, msg: "dbeta" });
+});
+
+Deno.test("group statistics are remembered per array and settings, never across them", () => {
+  const d = { n: 2, hw: 4, c: 4, groups: 2 };
+  const x = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+  const first = _groupStatsOfTensor(x, d, EPS);
+  assert.equal(_groupStatsOfTensor(x, d, EPS).mean, first.mean, "the second call hits");
+  const otherEps = _groupStatsOfTensor(x, d, 0.5);
+  assert.ok(otherEps.rstd[0] < first.rstd[0], "another eps is computed afresh");
+  const copy = _groupStatsOfTensor(x.slice(), { ...d, groups: 4 }, EPS);
+  assert.equal(copy.mean.length, 8, "another array and grouping is computed afresh");
 });

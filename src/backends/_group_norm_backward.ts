@@ -4,7 +4,7 @@
  * @module
  */
 import { type _Alloc, _newFloats } from "./_cpu_family.ts";
-import { type _GroupNormDims, _groupStats } from "./_group_norm_stats.ts";
+import { type _GroupNormDims, type _GroupStats, _groupStats } from "./_group_norm_stats.ts";
 
 /**
  * With the forward's output `y = z sigmoid(z)` at hand, `sigmoid(z) = y / z` costs a division
@@ -35,12 +35,12 @@ export function _groupNormBackward(
   gamma: Float32Array,
   beta: Float32Array,
   d: _GroupNormDims,
-  opts: { eps: number; swish: boolean; y?: Float32Array },
+  opts: { eps: number; swish: boolean; y?: Float32Array; stats?: _GroupStats },
   alloc: _Alloc = _newFloats,
 ): _GroupNormGrads {
   const { n, hw, c, groups } = d;
   const cg = c / groups, count = hw * cg;
-  const { mean, rstd } = _groupStats(x, d, opts.eps);
+  const { mean, rstd } = opts.stats ?? _groupStats(x, d, opts.eps);
   const y = opts.swish ? opts.y : undefined;
   const dx = alloc(x.length);
   const dgamma = new Float64Array(c), dbeta = new Float64Array(c);

@@ -42,11 +42,11 @@ export function _groupNormForward(
   gamma: Float32Array,
   beta: Float32Array,
   d: _GroupNormDims,
-  opts: { eps: number; swish: boolean },
+  opts: { eps: number; swish: boolean; stats?: _GroupStats },
   alloc: _Alloc = _newFloats,
 ): Float32Array {
   const { n, hw, c } = d;
-  const { mean, rstd } = _groupStats(x, d, opts.eps);
+  const { mean, rstd } = opts.stats ?? _groupStats(x, d, opts.eps);
   const y = alloc(x.length);
   // The whole transform folds into one per-channel scale and offset per image.
   const scale = new Float64Array(c), offset = new Float64Array(c);

@@ -10,6 +10,7 @@ import {
   GROUP_NORM_GRAD,
   type GroupNormAttrs,
 } from "../nn/_fused_kernels.ts";
+import { _groupStatsOfTensor } from "./_group_stats_memo.ts";
 import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { _groupNormBackward } from "./_group_norm_backward.ts";
 import { _groupNormForward } from "./_group_norm_forward.ts";
@@ -52,12 +53,13 @@ const groupNormKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [x, gamma, beta] = ["x", "gamma", "beta"].map((k) => _input(inputs, k, GROUP_NORM));
   const { eps, swish } = attrs as GroupNormAttrs;
   const d = dims(x, gamma, beta, attrs as GroupNormAttrs);
+  const xv = _float32Values(backend, x, GROUP_NORM);
   const y = _groupNormForward(
-    _float32Values(backend, x, GROUP_NORM),
+    xv,
     _float32Values(backend, gamma, GROUP_NORM),
     _float32Values(backend, beta, GROUP_NORM),
     d,
-    { eps, swish },
+    { eps, swish, stats: _groupStatsOfTensor(xv, d, eps) },
     _outputAlloc(backend),
   );
   return _makeFloat32(backend, x.shape, y);
@@ -80,7 +82,12 @@ const groupNormGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     values(beta),
     d,
     // The forward's output, when the gradient saved it, spares an exp per element.
-    { eps, swish, y: inputs.y ? values(inputs.y) : undefined },
+    {
+      eps,
+      swish,
+      y: inputs.y ? values(inputs.y) : undefined,
+      stats: _groupStatsOfTensor(values(x), d, eps),
+    },
     _outputAlloc(backend),
   );
   return [

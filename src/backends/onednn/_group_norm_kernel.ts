@@ -8,7 +8,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import { GROUP_NORM, type GroupNormAttrs } from "../../nn/_fused_kernels.ts";
 import { _foldGroupNorm } from "../_group_norm_forward.ts";
-import { _groupStats } from "../_group_norm_stats.ts";
+import { _groupStatsOfTensor } from "../_group_stats_memo.ts";
 import { _floats, type _OneDnnBackendLike } from "./_kernel_util.ts";
 
 /**
@@ -34,7 +34,7 @@ export function groupNormKernel(name: string): tf.KernelConfig {
       const b = backend as _OneDnnBackendLike;
       const xv = _floats(b, x), g = _floats(b, gamma), be = _floats(b, beta);
       const d = { n, hw: h * w, c, groups };
-      const stats = _groupStats(xv, d, eps);
+      const stats = _groupStatsOfTensor(xv, d, eps);
       const scale = new Float32Array(n * c), shift = new Float32Array(n * c);
       for (let i = 0; i < n; i++) {
         _foldGroupNorm(stats, g, be, d, i, scale.subarray(i * c), shift.subarray(i * c));
