@@ -111,7 +111,7 @@ export class ConvPrimitives {
    * @returns The input gradient, NHWC.
    */
   backwardData(s: ConvShape, dy: Float32Array, w: Float32Array): Float32Array {
-    const plan = this.#plan(`bd:${key(s)}`, s, () => {
+    const plan = this.#plan(`bd:${key(s)}`, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -148,7 +148,7 @@ export class ConvPrimitives {
    * @returns The filter gradient, HWIO.
    */
   backwardWeights(s: ConvShape, x: Float32Array, dy: Float32Array): Float32Array {
-    const plan = this.#plan(`bw:${key(s)}`, s, () => {
+    const plan = this.#plan(`bw:${key(s)}`, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -192,7 +192,7 @@ export class ConvPrimitives {
   }
 
   #forwardPlan(s: ConvShape, hasBias: boolean, activation: ConvActivation): Plan {
-    return this.#plan(`fw:${hasBias}:${activation}:${key(s)}`, s, () => {
+    return this.#plan(`fw:${hasBias}:${activation}:${key(s)}`, () => {
       const m = this.#mds(s);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       this.#check(
@@ -237,7 +237,7 @@ export class ConvPrimitives {
     return plan.weightsBuf!;
   }
 
-  #plan(k: string, s: ConvShape, make: () => Plan): Plan {
+  #plan(k: string, make: () => Plan): Plan {
     let p = this.#plans.get(k);
     if (!p) {
       // A shape oneDNN refused once is refused at once afterwards: building the descriptor
