@@ -1,5 +1,7 @@
 // One preset's UNet with fresh Adam and EMA state, a fixed batch, and closures that run a
-// forward pass or a full training step on it: what the training benches share.
+// forward pass or a full training step on it: what the training benches share. Both closures
+// read their result back asynchronously, so they run on GPU backends too (WebGPU has no
+// synchronous read under Deno).
 import * as tf from "@tensorflow/tfjs";
 import {
   createAdamState,
@@ -7,6 +9,7 @@ import {
   DDPMScheduler,
   type PresetName,
   presets,
+  resolveMicroBatchSize,
   type TrainState,
   trainStep,
 } from "../mod.ts";
@@ -15,20 +18,25 @@ import {
 export interface TrainStepFixture {
   /** The model and optimiser state. */
   state: TrainState;
+  /** Images per forward and backward pass of `train`, as `train()` would choose them. */
+  microBatchSize: number;
   /** Forward pass at a fixed timestep per image, read back to the host. */
-  forward(): void;
+  forward(): Promise<void>;
   /** One training step; `i` seeds the noise and dropout and is Adam's step number. */
-  train(i: number): void;
+  train(i: number): Promise<void>;
+  /** Frees the model, the optimiser state and the batch. */
+  dispose(): void;
 }
 
 /**
- * Builds the fixture on the backend in use.
+ * Builds the fixture on the backend in use. The training step is split into micro-batches
+ * from the backend's memory limit, as `train()` splits it (`resolveMicroBatchSize`).
  *
  * @param name The preset.
- * @param batch Images per pass.
+ * @param batch Images per step.
  * @returns The fixture.
  */
-export function trainStepFixture(name: PresetName, batch: number): TrainStepFixture {
+export async function trainStepFixture(name: PresetName, batch: number): Promise<TrainStepFixture> {
   const { unet: cfg, train: recipe } = presets[name];
   const unet = createUNet(name, { seed: 0 });
   const weights = unet.getWeights();
@@ -43,17 +51,29 @@ export function trainStepFixture(name: PresetName, batch: number): TrainStepFixt
   const x0 = tf.randomUniform([batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
   const t = Int32Array.from({ length: batch }, (_, i) => (i * 997) % 1000);
   const tForward = tf.tensor1d(t, "int32");
+  const { microBatchSize } = await resolveMicroBatchSize(state, batch, undefined);
   return {
     state,
-    forward: () => tf.tidy(() => void unet.predict(x0, tForward).dataSync()),
-    train: (i) =>
-      void trainStep(state, {
+    microBatchSize,
+    forward: async () => {
+      const y = tf.tidy(() => unet.predict(x0, tForward));
+      await y.data();
+      y.dispose();
+    },
+    train: async (i) =>
+      void await trainStep(state, {
         x0,
         t,
         noiseSeed: i,
         dropoutSeed: i,
         learningRate: recipe.learningRate,
         step: i,
+        microBatchSize,
       }, recipe),
+    dispose: () => {
+      unet.dispose();
+      tf.dispose([x0, tForward, ...state.ema.values(), ...state.adam.m.values()]);
+      tf.dispose([...state.adam.v.values()]);
+    },
   };
 }

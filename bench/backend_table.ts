@@ -119,13 +119,13 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
 
 async function measure(c: Case, repeats: number): Promise<Result> {
   await setBackend(c.backend as BackendName);
-  const fixture = trainStepFixture(c.preset, c.batch);
+  const fixture = await trainStepFixture(c.preset, c.batch);
   const run = c.pass === "forward" ? () => fixture.forward() : (i: number) => fixture.train(i);
-  run(1); // warm-up: primitive creation, first-touch allocation
+  await run(1); // warm-up: primitive creation (shader compilation on webgpu), first allocations
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    run(i + 2);
+    await run(i + 2);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);

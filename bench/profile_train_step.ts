@@ -20,16 +20,16 @@ const { values: flags } = parseArgs({
 await setBackend(flags.backend as BackendName);
 const name = flags.preset as PresetName;
 const batch = Number(flags.batch);
-const fixture = trainStepFixture(name, batch);
+const fixture = await trainStepFixture(name, batch);
 const step = (i: number) => flags.pass === "forward" ? fixture.forward() : fixture.train(i);
 
-step(1); // warm-up: primitive creation and first-touch allocations
+await step(1); // warm-up: primitive creation and first-touch allocations
 let start = performance.now();
-step(2);
+await step(2);
 const plainMs = performance.now() - start;
 start = performance.now();
-const info = await tf.profile(() => {
-  step(3);
+const info = await tf.profile(async () => {
+  await step(3);
 });
 const profiledMs = performance.now() - start;
 

@@ -14,7 +14,7 @@ import {
 
 await setBackend("wasm");
 
-function prepare(name: PresetName, batch: number): () => void {
+function prepare(name: PresetName, batch: number): () => Promise<void> {
   const { unet: unetConfig, train } = presets[name];
   const unet = createUNet(name, { seed: 0 });
   const weights = unet.getWeights();
@@ -30,9 +30,9 @@ function prepare(name: PresetName, batch: number): () => void {
   const x0 = tf.randomUniform([batch, res, res, 3], -1, 1, "float32", 1) as tf.Tensor4D;
   const t = Int32Array.from({ length: batch }, (_, i) => (i * 997) % 1000);
   let step = 0;
-  return () => {
+  return async () => {
     step++;
-    trainStep(state, {
+    await trainStep(state, {
       x0,
       t,
       noiseSeed: step,

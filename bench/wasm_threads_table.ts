@@ -11,7 +11,7 @@ import { registerThreadedWasm } from "../src/backends/prefer_threaded_wasm.ts";
 const ROUNDS = Number(Deno.args[0] ?? 5);
 const BACKENDS = [["wasm-1t", 1], ["wasm-2t", 2]] as const;
 
-type Case = { name: string; gflop: number; make: () => () => void };
+type Case = { name: string; gflop: number; make: () => () => unknown };
 
 const convCase: Case = {
   name: "conv 3x3 64->64, 8x32x32, forward",
@@ -45,7 +45,7 @@ const trainCase: Case = {
     return () => {
       step++;
       const inputs = { x0, t, noiseSeed: step, dropoutSeed: step, learningRate: 1e-4, step };
-      trainStep(state, inputs, train);
+      return trainStep(state, inputs, train);
     };
   },
 };
@@ -59,11 +59,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(`| case | ${BACKENDS.map(([n]) => `${n} ms`).join(" | ")} | speed-up 2 vs 1 |`);
 console.log("|---|---|---|---|");
 for (const c of [convCase, trainCase]) {
-  const runs = new Map<string, () => void>();
+  const runs = new Map<string, () => unknown>();
   for (const [name] of BACKENDS) {
     await tf.setBackend(name);
     const fn = c.make();
-    fn(); // warm-up: operator setup and allocation
+    await fn(); // warm-up: operator setup and allocation
     runs.set(name, fn);
   }
   const reps = c === convCase ? 10 : 1;
@@ -72,7 +72,7 @@ for (const c of [convCase, trainCase]) {
     for (const [name] of BACKENDS) {
       await tf.setBackend(name);
       const t0 = performance.now();
-      for (let i = 0; i < reps; i++) runs.get(name)!();
+      for (let i = 0; i < reps; i++) await runs.get(name)!();
       times.get(name)!.push((performance.now() - t0) / reps);
     }
   }

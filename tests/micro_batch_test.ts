@@ -69,7 +69,7 @@ Deno.test("trainStep() with micro-batches equals one full-batch step within 1e-5
   const ref = makeState();
   const full = batchGradients(ref, inputs);
   const split = batchGradients(ref, { ...inputs, microBatchSize: 2 });
-  assertNear(split.loss, full.loss, 1e-6, "loss");
+  assertNear((await split.loss.data())[0], (await full.loss.data())[0], 1e-6, "loss");
   let norm = 0;
   for (const [name, g] of Object.entries(full.grads)) {
     const gd = g.dataSync();
@@ -77,14 +77,14 @@ Deno.test("trainStep() with micro-batches equals one full-batch step within 1e-5
     assertClose(split.grads[name].dataSync(), gd, { rtol: 1e-4, atol: 1e-6, msg: name });
   }
   assert.ok(norm > 1e-6, "the gradient is not trivially zero");
-  tf.dispose([...Object.values(full.grads), ...Object.values(split.grads)]);
+  tf.dispose([full.loss, split.loss, ...Object.values(full.grads), ...Object.values(split.grads)]);
   disposeState(ref);
 
   // One whole Adam step, weights and EMA after it.
   const a = makeState();
   const b = makeState();
-  const ra = trainStep(a, inputs, cfg);
-  const rb = trainStep(b, { ...inputs, microBatchSize: 2 }, cfg);
+  const ra = await trainStep(a, inputs, cfg);
+  const rb = await trainStep(b, { ...inputs, microBatchSize: 2 }, cfg);
   assertNear(rb.loss, ra.loss, 1e-5, "loss");
   assertNear(rb.gradNorm, ra.gradNorm, 1e-5 * ra.gradNorm, "gradient norm");
   for (const [name, w] of a.weights) {

@@ -35,7 +35,7 @@ const CIFAR10_JSON = {
 Deno.test("toDiffusersLayout() and fromDiffusersLayout() move conv HWIO <-> OIHW and dense [in,out] <-> [out,in]", async () => {
   await setBackend("cpu");
   const conv = tf.tensor4d(Float32Array.from({ length: 2 * 3 * 4 * 5 }, (_, i) => i), [2, 3, 4, 5]);
-  const t = toDiffusersLayout("conv_in.weight", conv);
+  const t = await toDiffusersLayout("conv_in.weight", conv);
   assert.deepEqual(t.shape, [5, 4, 2, 3]);
   // HWIO element [a=1, b=2, i=3, o=4] sits at OIHW [4, 3, 1, 2].
   assert.equal(t.data[((4 * 4 + 3) * 2 + 1) * 3 + 2], conv.arraySync()[1][2][3][4]);
@@ -43,12 +43,13 @@ Deno.test("toDiffusersLayout() and fromDiffusersLayout() move conv HWIO <-> OIHW
   assert.deepEqual(back.shape, conv.shape);
   assert.deepEqual(back.dataSync(), conv.dataSync());
   const lin = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
-  const l = toDiffusersLayout("time_embedding.linear_1.weight", lin);
+  const l = await toDiffusersLayout("time_embedding.linear_1.weight", lin);
   assert.deepEqual(l.shape, [3, 2]);
   assert.deepEqual([...l.data], [1, 4, 2, 5, 3, 6]);
   assert.deepEqual(fromDiffusersLayout("x.weight", l.shape, l.data).dataSync(), lin.dataSync());
-  const vec = toDiffusersLayout("conv_in.bias", tf.tensor1d([7, 8]));
+  const vec = await toDiffusersLayout("conv_in.bias", tf.tensor1d([7, 8]));
   assert.deepEqual([vec.shape, [...vec.data]], [[2], [7, 8]]);
+  await assert.rejects(() => toDiffusersLayout("x", tf.zeros([1, 2, 3])), TypeError);
   tf.dispose([conv, back, lin]);
 });
 

@@ -209,10 +209,43 @@ Deno.test("DdpmAdam rejects inputs of different sizes; registering twice is harm
   const registered = tf.getKernel(ADAM, "cpu");
   registerOptimizerKernels("cpu");
   assert.ok(tf.getKernel(ADAM, "cpu") === registered);
-  const [a, b] = [tf.zeros([4]), tf.zeros([3])];
+  const [a, b, scale] = [tf.zeros([4]), tf.zeros([3]), tf.scalar(1)];
   assert.throws(
-    () => tf.engine().runKernel(ADAM, { w: a, g: b, m: a, v: a }, {}),
+    () => tf.engine().runKernel(ADAM, { w: a, g: b, m: a, v: a, scale }, {}),
     (e: Error) => e instanceof TypeError && /DdpmAdam input g must have 4 values/.test(e.message),
   );
-  tf.dispose([a, b]);
+  assert.throws(
+    () => tf.engine().runKernel(ADAM, { w: a, g: a, m: a, v: a, scale: a }, {}),
+    (e: Error) => e instanceof TypeError && /DdpmAdam needs a scalar/.test(e.message),
+  );
+  tf.dispose([a, b, scale]);
+});
+
+Deno.test("a gradScale tensor of 0 (a skipped step) leaves w, m, v and the EMA as they were, fused and composed", () => {
+  const run = () => {
+    const weights = new Map([["w", tf.variable(tf.tensor([0.5, -1, 2]))]]);
+    const ema = new Map([["w", tf.variable(tf.tensor([0.25, 0, 1]))]]);
+    const state = createAdamState(weights);
+    const settings = { learningRate: 0.1, beta1: B1, beta2: B2, epsilon: EPS };
+    const grads = (g: number[]) => ({ w: tf.tensor(g) });
+    const stepWith = (g: number[], scale: number, step: number) => {
+      const gs = grads(g), gradScale = tf.scalar(scale);
+      adamUpdate(weights, gs, state, { ...settings, step, gradScale });
+      emaUpdate(ema, weights, 0.9, { apply: gradScale });
+      tf.dispose([gs.w, gradScale]);
+    };
+    stepWith([1, 2, 3], 0.5, 1); // a real step, so m and v are not zero
+    const snap = () => [weights, state.m, state.v, ema].map((m) => [...m.get("w")!.dataSync()]);
+    const before = snap();
+    stepWith([NaN, Infinity, 1], 0, 2); // skipped: non-finite gradients, scale 0
+    const after = snap();
+    tf.dispose([...weights.values(), ...ema.values(), ...state.m.values(), ...state.v.values()]);
+    return { before, after };
+  };
+  const fused = run();
+  assert.deepEqual(fused.after, fused.before, "fused kernels");
+  assert.ok(fused.before[1].every((m) => m !== 0), "the first step moved m");
+  const composed = composedOnCpu(run);
+  assert.deepEqual(composed.after, composed.before, "composition");
+  assert.deepEqual(composed.before, fused.before, "the real step agrees bit for bit");
 });

@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   adamUpdate,
+  clipFactor,
   createAdamState,
   emaDecayAt,
   emaUpdate,
@@ -36,6 +37,25 @@ Deno.test("globalNorm() is the L2 norm over all gradients together", () => {
   const n = globalNorm({ a: tf.tensor(a), b: tf.tensor2d(b, [2, 2]) });
   assertNear(n.dataSync()[0], expected, 1e-6);
   n.dispose();
+});
+
+Deno.test("clipFactor() is min(1, max / norm), 1 without clipping, 0 for a non-finite loss or norm", async () => {
+  const f = async (norm: number, loss: number | undefined, max: number) => {
+    const [n, l] = [tf.scalar(norm), loss === undefined ? undefined : tf.scalar(loss)];
+    const out = clipFactor(n, l, max);
+    const [v] = await out.data();
+    tf.dispose([n, out, ...(l ? [l] : [])]);
+    return v;
+  };
+  assertNear(await f(4, 0.5, 1), 0.25, 0);
+  assertNear(await f(3, 0.5, 1), Math.fround(1 / 3), 0);
+  assert.equal(await f(0.5, 0.5, 1), 1);
+  assert.equal(await f(0, 0.5, 1), 1, "a zero norm is not clipped");
+  assert.equal(await f(40, 0.5, 0), 1, "maxNorm 0: no clipping");
+  assert.equal(await f(4, undefined, 1), 0.25);
+  for (const [norm, loss] of [[NaN, 1], [Infinity, 1], [1, NaN], [1, -Infinity]]) {
+    assert.equal(await f(norm, loss, 1), 0, `norm ${norm}, loss ${loss}`);
+  }
 });
 
 Deno.test("adamUpdate() with clipping matches a float64 host Adam over 5 steps", () => {

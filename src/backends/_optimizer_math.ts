@@ -10,13 +10,13 @@ import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 
 const f32 = Math.fround;
 
-/** One Adam step over `w`, `g`, `m`, `v`, into new arrays. */
+/** One Adam step over `w`, `g`, `m`, `v` with the gradient times `gradScale`, into new arrays. */
 export function _adamStep(
   w: Float32Array,
   g: Float32Array,
   m: Float32Array,
   v: Float32Array,
-  attrs: AdamAttrs,
+  attrs: AdamAttrs & { gradScale: number },
   alloc: _Alloc = _newFloats,
 ): { w: Float32Array; m: Float32Array; v: Float32Array } {
   // The composition turns each scalar into a float32 tensor; 1 - beta is formed in float64.

@@ -41,7 +41,7 @@ const fallbackOf = new WeakMap<tf.KernelFunc, tf.KernelFunc>();
  * await setBackend("cpu");
  * registerFastCpuKernels("cpu");
  * const y = tf.add(tf.ones([2, 3, 3, 4]), tf.tensor1d([1, 2, 3, 4]));
- * const s = tf.sum(y, [0, 1, 2]).arraySync() as number[];
+ * const s = (await tf.sum(y, [0, 1, 2]).array()) as number[];
  * if (s.join() !== "36,54,72,90") throw new Error(`got ${s}`);
  * ```
  */

@@ -33,7 +33,7 @@ import type { _GroupNormDims } from "./_group_norm_stats.ts";
  * if (!tf.getKernel("DdpmGroupNorm", "cpu")) throw new Error("not registered");
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
  * const y = groupNorm(x, { gamma: tf.ones([1]), beta: tf.zeros([1]) }, { groups: 1 });
- * if (Math.abs(tf.sum(y).dataSync()[0]) > 1e-5) throw new Error("mean not removed");
+ * if (Math.abs((await tf.sum(y).data())[0]) > 1e-5) throw new Error("mean not removed");
  * ```
  */
 export function registerGroupNormKernels(backendName: string): void {

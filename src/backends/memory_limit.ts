@@ -147,8 +147,8 @@ export async function inferenceChunkSize(
     (await tf.profile(() =>
       tf.tidy(() => {
         const x = tf.zeros([images, ...imageShape]) as tf.Tensor4D;
-        unet.predict(x, tf.fill([images], 1, "int32") as tf.Tensor1D, { training: false })
-          .dataSync();
+        // The engine counts bytes as kernels are called; nothing needs to be read back.
+        unet.predict(x, tf.fill([images], 1, "int32") as tf.Tensor1D, { training: false });
       })
     )).peakBytes;
   const one = await peak(1);

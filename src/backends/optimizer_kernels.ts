@@ -32,7 +32,7 @@ import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
  * if (!tf.getKernel("DdpmEma", "cpu")) throw new Error("not registered");
  * const ema = new Map([["w", tf.variable(tf.tensor([0]))]]);
  * emaUpdate(ema, new Map([["w", tf.variable(tf.tensor([1]))]]), 0.9);
- * if (Math.abs(ema.get("w")!.dataSync()[0] - 0.1) > 1e-7) throw new Error();
+ * if (Math.abs((await ema.get("w")!.data())[0] - 0.1) > 1e-7) throw new Error();
  * ```
  */
 export function registerOptimizerKernels(backendName: string): void {
@@ -49,17 +49,22 @@ export function registerOptimizerKernels(backendName: string): void {
 }
 
 const adamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const [w, g, m, v] = ["w", "g", "m", "v"].map((k) => _input(inputs, k, ADAM));
+  const [w, g, m, v, scale] = ["w", "g", "m", "v", "scale"].map((k) => _input(inputs, k, ADAM));
   checkSizes(ADAM, w, { g, m, v });
   const values = (t: tf.TensorInfo) => _float32Values(backend, t, ADAM);
-  const out = _adamStep(
-    values(w),
-    values(g),
-    values(m),
-    values(v),
-    attrs as AdamAttrs,
-    _outputAlloc(backend),
-  );
+  const alloc = _outputAlloc(backend);
+  const gradScale = scalarValue(backend, scale, ADAM);
+  // A skipped step (a non-finite loss or norm) leaves every state unchanged.
+  const out = gradScale > 0
+    ? _adamStep(
+      values(w),
+      values(g),
+      values(m),
+      values(v),
+      { ...attrs as AdamAttrs, gradScale },
+      alloc,
+    )
+    : { w: copy(values(w), alloc), m: copy(values(m), alloc), v: copy(values(v), alloc) };
   return [
     _makeFloat32(backend, w.shape, out.w),
     _makeFloat32(backend, m.shape, out.m),
@@ -71,9 +76,29 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [e, w] = ["e", "w"].map((k) => _input(inputs, k, EMA));
   checkSizes(EMA, e, { w });
   const values = (t: tf.TensorInfo) => _float32Values(backend, t, EMA);
-  const out = _emaStep(values(e), values(w), (attrs as EmaAttrs).decay, _outputAlloc(backend));
+  const alloc = _outputAlloc(backend);
+  const apply = inputs.apply ? scalarValue(backend, inputs.apply, EMA) > 0 : true;
+  const out = apply
+    ? _emaStep(values(e), values(w), (attrs as EmaAttrs).decay, alloc)
+    : copy(values(e), alloc);
   return _makeFloat32(backend, e.shape, out);
 };
+
+/** `a` copied into an array from `alloc`. */
+function copy(a: Float32Array, alloc: (n: number) => Float32Array): Float32Array {
+  const out = alloc(a.length);
+  out.set(a);
+  return out;
+}
+
+/** The value of a one-element float32 input: on a cpu-family backend, host memory. */
+function scalarValue(backend: unknown, t: tf.TensorInfo, kernel: string): number {
+  const values = _float32Values(backend, t, kernel);
+  if (values.length !== 1) {
+    throw new TypeError(`${kernel} needs a scalar: got shape [${t.shape}]`);
+  }
+  return values[0];
+}
 
 const sumSquaresKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const x = _input(inputs, "x", SUM_SQUARES);

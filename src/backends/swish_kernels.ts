@@ -23,7 +23,7 @@ import { _swishBackward, _swishForward } from "./_swish_math.ts";
  * import { registerSwishKernels } from "./swish_kernels.ts";
  * await setBackend("cpu");
  * registerSwishKernels("cpu");
- * const dx = tf.grad((x: tf.Tensor) => swish(x))(tf.tensor1d([0])).dataSync();
+ * const dx = await tf.grad((x: tf.Tensor) => swish(x))(tf.tensor1d([0])).data();
  * if (Math.abs(dx[0] - 0.5) > 1e-7) throw new Error(`swish'(0) is 1/2, got ${dx[0]}`);
  * ```
  */

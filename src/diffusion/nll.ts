@@ -146,7 +146,9 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
         "use a scheduler with fixed_small or fixed_large",
     );
   }
-  const range = tf.tidy(() => tf.stack([images.min(), images.max()]).dataSync());
+  const rangeT = tf.tidy(() => tf.stack([images.min(), images.max()]));
+  const range = await rangeT.data();
+  rangeT.dispose();
   if (!(range[0] >= -1 - 1e-3 && range[1] <= 1 + 1e-3)) {
     throw new RangeError(
       `Cannot evaluate the NLL: images must be in [-1, 1] (x / 127.5 - 1), got values in [${
@@ -184,9 +186,12 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
         });
       }
     });
-    const mse = await mseT.data();
-    const dec = decT ? await decT.data() : null;
-    tf.dispose(decT ? [mseT, decT] : mseT);
+    // One read per pass: the MSE of every row, then the decoder terms when t = 0 is in it.
+    const both = decT ? tf.concat([mseT, decT]) : mseT;
+    const values = await both.data();
+    tf.dispose(decT ? [both, mseT, decT] : [mseT]);
+    const mse = values.subarray(0, chunk.length);
+    const dec = decT ? values.subarray(chunk.length) : null;
     chunk.forEach(([i, t], j) => {
       // The means of q(x_{t-1} | x_t, x_0) and p(x_{t-1} | x_t) differ by coef1 (x0_pred - x0).
       terms[i * T + t] = t === 0

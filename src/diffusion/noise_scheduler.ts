@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { resolveSchedulerConfig, schedulerConfigToJson } from "./config_io.ts";
 import { extract } from "./extract.ts";
-import { alphasFromBetas, checkTimestep, cumulativeProduct } from "./posterior.ts";
+import { alphasFromBetas, cumulativeProduct } from "./posterior.ts";
 import type { StepCoefficients } from "./posterior.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
 import { makeBetas } from "./schedules.ts";
@@ -154,9 +154,9 @@ export abstract class NoiseScheduler {
    * @param x0 Clean samples, NHWC.
    * @param noise Standard normal noise, same shape.
    * @param t int32 timesteps, one per batch element (or one for all).
-   * @returns x_t, same shape.
+   * @returns x_t, same shape; NaN for an image whose timestep is outside [0, T) (checked on
+   * the device: `t` is never read back, so this runs on GPU backends without a sync read).
    * @throws {TypeError} for mismatched shapes or non-int32 timesteps.
-   * @throws {RangeError} for a timestep outside [0, T), naming it (`t` is read back to check).
    *
    * @example
    * ```ts
@@ -187,9 +187,9 @@ export abstract class NoiseScheduler {
    * @param x0 Clean samples, NHWC.
    * @param noise The noise that made x_t, same shape.
    * @param t int32 timesteps, one per batch element (or one for all).
-   * @returns v, same shape.
+   * @returns v, same shape; NaN for an image whose timestep is outside [0, T) (checked on the
+   * device, as in {@linkcode addNoise}).
    * @throws {TypeError} for mismatched shapes or non-int32 timesteps.
-   * @throws {RangeError} for a timestep outside [0, T), naming it (`t` is read back to check).
    *
    * @example
    * ```ts
@@ -211,7 +211,10 @@ export abstract class NoiseScheduler {
     );
   }
 
-  /** Checks the arguments of addNoise/getVelocity; reads `t` back to range-check it. */
+  /**
+   * Checks the shapes and dtypes of addNoise/getVelocity's arguments. The timesteps' range is
+   * checked on the device by `extract` (NaN out of range), never by reading `t` back.
+   */
   protected _checkBatch(
     name: string,
     x0: tf.Tensor,
@@ -233,8 +236,6 @@ export abstract class NoiseScheduler {
         `${name}: got ${t.size} timesteps for a batch of ${x0.shape[0]}; pass one per sample`,
       );
     }
-    const T = this.config.numTrainTimesteps;
-    for (const v of t.dataSync()) checkTimestep(v, T);
   }
 
   /**

@@ -56,7 +56,7 @@ export async function saveDiffusers(
   await Deno.mkdir(dir, { recursive: true });
   const tensors = new Map<string, Float32TensorData>();
   for (const [name, variable] of unet.getWeights()) {
-    tensors.set(name, toDiffusersLayout(name, variable));
+    tensors.set(name, await toDiffusersLayout(name, variable));
   }
   const json = (x: unknown) => JSON.stringify(x, null, 2) + "\n";
   // diffusers writes this key, and transformers' loaders refuse files without it.

@@ -54,7 +54,7 @@ export interface AttentionOptions {
  *   norm: { gamma: tf.ones([4]) as tf.Tensor1D, beta: tf.zeros([4]) as tf.Tensor1D },
  *   q: lin(false), k: lin(false), v: lin(false), out: lin(true),
  * }, { groups: 2 });
- * if (tf.max(tf.abs(tf.sub(x, y))).dataSync()[0] !== 0) throw new Error();
+ * if ((await tf.max(tf.abs(tf.sub(x, y))).data())[0] !== 0) throw new Error();
  * ```
  */
 export function selfAttention(

@@ -50,7 +50,7 @@ type Explicit = [[number, number], [number, number], [number, number], [number, 
  * const w = tf.ones([3, 3, 2, 1]) as tf.Tensor4D;
  * const y = conv2d(x, w, { strides: 2, pad: [[0, 1], [0, 1]] });
  * if (y.shape.join() !== "1,2,2,1") throw new Error(y.shape.join());
- * if (y.dataSync()[0] !== 18) throw new Error("top-left sees a full 3x3 window");
+ * if ((await y.data())[0] !== 18) throw new Error("top-left sees a full 3x3 window");
  * ```
  */
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Conv2dOptions = {}): tf.Tensor4D {

@@ -35,7 +35,7 @@ export interface CreateUNetOptions {
  * await setBackend("wasm");
  * const unet = createUNet("tiny", { seed: 0 });
  * const eps = unet.predict(tf.randomNormal([2, 32, 32, 3]), tf.tensor1d([1, 999], "int32"));
- * if (tf.max(tf.abs(eps)).dataSync()[0] !== 0) throw new Error("a fresh UNet predicts 0");
+ * if ((await tf.max(tf.abs(eps)).data())[0] !== 0) throw new Error("a fresh UNet predicts 0");
  * unet.dispose();
  * ```
  */

@@ -21,7 +21,7 @@ import type { DenseWeights } from "./layer_weights.ts";
  * import { dense, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
  * const y = dense(tf.ones([2, 3]), { kernel: tf.ones([3, 4]), bias: tf.ones([4]) });
- * if (y.shape.join() !== "2,4" || y.dataSync()[0] !== 4) throw new Error();
+ * if (y.shape.join() !== "2,4" || (await y.data())[0] !== 4) throw new Error();
  * ```
  */
 export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
@@ -51,7 +51,7 @@ export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
  * import { matMul2d, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
  * const y = matMul2d(tf.tensor2d([1, 2], [1, 2]), tf.tensor2d([3, 4], [2, 1]));
- * if (y.dataSync()[0] !== 11) throw new Error();
+ * if ((await y.data())[0] !== 11) throw new Error();
  * ```
  */
 export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {

@@ -49,41 +49,48 @@ export function normalizeDiffusersKey(key: string): string {
 
 /**
  * Converts a TF.js-layout weight to diffusers layout: rank-4 HWIO kernels to OIHW, rank-2
- * `[in, out]` kernels to `[out, in]`, vectors unchanged. Reads the tensor synchronously.
+ * `[in, out]` kernels to `[out, in]`, vectors unchanged. Reads the tensor back asynchronously,
+ * so it works on GPU backends, which cannot read synchronously.
  *
  * @param name The weight's diffusers key (used in error messages).
  * @param tensor The weight in TF.js layout.
  * @returns Shape and data in PyTorch layout.
+ * @throws {TypeError} for a tensor of rank other than 1, 2 or 4.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { toDiffusersLayout, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
- * const t = toDiffusersLayout("time_embedding.linear_1.weight", tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]));
+ * const t = await toDiffusersLayout("time_embedding.linear_1.weight", tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]));
  * if (t.shape.join() !== "3,2" || t.data.join() !== "1,4,2,5,3,6") throw new Error();
  * ```
  */
-export function toDiffusersLayout(name: string, tensor: tf.Tensor): DiffusersTensor {
-  const data = tensor.dataSync() as Float32Array;
+export async function toDiffusersLayout(
+  name: string,
+  tensor: tf.Tensor,
+): Promise<DiffusersTensor> {
+  if (tensor.rank !== 1 && tensor.rank !== 2 && tensor.rank !== 4) {
+    throw new TypeError(
+      `Cannot convert "${name}" of rank ${tensor.rank}: expected rank 1, 2 or 4`,
+    );
+  }
+  const data = await tensor.data() as Float32Array;
   const s = tensor.shape as number[];
   if (tensor.rank === 1) return { shape: [...s], data: Float32Array.from(data) };
   if (tensor.rank === 2) return { shape: [s[1], s[0]], data: transpose2d(data, s[0], s[1]) };
-  if (tensor.rank === 4) {
-    const [kh, kw, ci, co] = s;
-    const out = new Float32Array(data.length);
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        for (let i = 0; i < ci; i++) {
-          for (let o = 0; o < co; o++) {
-            out[((o * ci + i) * kh + a) * kw + b] = data[((a * kw + b) * ci + i) * co + o];
-          }
+  const [kh, kw, ci, co] = s;
+  const out = new Float32Array(data.length);
+  for (let a = 0; a < kh; a++) {
+    for (let b = 0; b < kw; b++) {
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) {
+          out[((o * ci + i) * kh + a) * kw + b] = data[((a * kw + b) * ci + i) * co + o];
         }
       }
     }
-    return { shape: [co, ci, kh, kw], data: out };
   }
-  throw new TypeError(`Cannot convert "${name}" of rank ${tensor.rank}: expected rank 1, 2 or 4`);
+  return { shape: [co, ci, kh, kw], data: out };
 }
 
 /**
@@ -102,7 +109,7 @@ export function toDiffusersLayout(name: string, tensor: tf.Tensor): DiffusersTen
  * import { fromDiffusersLayout, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
  * const w = fromDiffusersLayout("mid_block.attentions.0.to_q.weight", [2, 2, 1, 1], new Float32Array([1, 2, 3, 4]));
- * if (w.shape.join() !== "2,2" || w.dataSync().join() !== "1,3,2,4") throw new Error();
+ * if (w.shape.join() !== "2,2" || (await w.data()).join() !== "1,3,2,4") throw new Error();
  * ```
  */
 export function fromDiffusersLayout(

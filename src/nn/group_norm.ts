@@ -43,7 +43,7 @@ export interface GroupNormOptions {
  * await setBackend("cpu");
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
  * const y = groupNorm(x, { gamma: tf.ones([1]), beta: tf.zeros([1]) }, { groups: 1 });
- * if (Math.abs(tf.sum(y).dataSync()[0]) > 1e-5) throw new Error("mean not removed");
+ * if (Math.abs((await tf.sum(y).data())[0]) > 1e-5) throw new Error("mean not removed");
  * ```
  *
  * @example Fused with the swish that follows it in the UNet
@@ -55,7 +55,7 @@ export interface GroupNormOptions {
  * const w = { gamma: tf.tensor1d([1, 2]), beta: tf.tensor1d([0, 1]) };
  * const fused = groupNorm(x, w, { groups: 2, swish: true });
  * const apart = swish(groupNorm(x, w, { groups: 2 }));
- * if (tf.max(tf.abs(tf.sub(fused, apart))).dataSync()[0] > 1e-6) throw new Error();
+ * if ((await tf.max(tf.abs(tf.sub(fused, apart))).data())[0] > 1e-6) throw new Error();
  * ```
  */
 export function groupNorm(

@@ -65,7 +65,7 @@ export interface ResBlockOptions {
  *   norm1: norm, conv1: conv(false), norm2: norm, conv2: conv(true),
  *   timeEmbProj: { kernel: tf.ones([8, 4]) as tf.Tensor2D, bias: tf.zeros([4]) as tf.Tensor1D },
  * }, { groups: 2 });
- * if (tf.max(tf.abs(tf.sub(x, y))).dataSync()[0] !== 0) throw new Error();
+ * if ((await tf.max(tf.abs(tf.sub(x, y))).data())[0] !== 0) throw new Error();
  * ```
  */
 export function resBlock(

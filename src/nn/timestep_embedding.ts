@@ -24,7 +24,7 @@ import type { DenseWeights } from "./layer_weights.ts";
  * import * as tf from "@tensorflow/tfjs";
  * import { sinusoidalEmbedding, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
- * const e = sinusoidalEmbedding(tf.tensor1d([0], "int32"), 8).dataSync();
+ * const e = await sinusoidalEmbedding(tf.tensor1d([0], "int32"), 8).data();
  * if (e[0] !== 0 || e[4] !== 1) throw new Error("sin(0) = 0, cos(0) = 1");
  * ```
  */

@@ -19,7 +19,7 @@ import type { ConvWeights } from "./layer_weights.ts";
  * import { upsampleNearest2x, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
  * const y = upsampleNearest2x(tf.tensor4d([1, 2], [1, 1, 2, 1]));
- * if (y.dataSync().join() !== "1,1,2,2,1,1,2,2") throw new Error();
+ * if ((await y.data()).join() !== "1,1,2,2,1,1,2,2") throw new Error();
  * ```
  */
 export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {

@@ -8,11 +8,16 @@
  */
 
 /**
- * One Adam step: inputs `w`, `g`, `m`, `v` (float32, equal sizes); outputs `[w', m', v']`.
- * The same float32 operations, in the same order, as the composition in `adamUpdate`.
+ * One Adam step: inputs `w`, `g`, `m`, `v` (float32, equal sizes) and `scale` (a float32
+ * scalar that multiplies the gradient first: the clipping factor); outputs `[w', m', v']`.
+ * The same float32 operations, in the same order, as the composition in `adamUpdate`. A
+ * `scale` that is not > 0 (a skipped step) returns copies of `w`, `m`, `v`.
  */
 export const ADAM = "DdpmAdam";
-/** One EMA step: inputs `e`, `w`; output `e' = decay * e + (1 - decay) * w`. */
+/**
+ * One EMA step: inputs `e`, `w` and optionally `apply` (a float32 scalar); output
+ * `e' = decay * e + (1 - decay) * w`, or a copy of `e` where `apply` is given and not > 0.
+ */
 export const EMA = "DdpmEma";
 /** Input `x`; output a float32 scalar: the sum of `x^2`, accumulated in float64. */
 export const SUM_SQUARES = "DdpmSumSquares";
@@ -24,8 +29,6 @@ export type AdamAttrs = {
   epsilon: number;
   /** The learning rate with Adam's bias correction folded in. */
   stepSize: number;
-  /** Multiplies the gradient first (the clipping factor); 1 for none. */
-  gradScale: number;
 };
 
 /** Attributes of {@linkcode EMA}. */

@@ -49,7 +49,8 @@ export function microBatches(batchSize: number, microBatchSize: number): [number
  *
  * @param state The model and its weights (not updated).
  * @param inputs The batch and its draws; `microBatchSize` (default: the batch) caps each pass.
- * @returns The batch's mean loss and the gradients by weight name; the caller disposes them.
+ * @returns The batch's mean loss (a scalar tensor: nothing is read back to the host) and the
+ * gradients by weight name; the caller disposes all of them.
  *
  * @example
  * ```ts
@@ -63,20 +64,21 @@ export function microBatches(batchSize: number, microBatchSize: number): [number
  * const x0 = tf.zeros([3, 8, 8, 3]) as tf.Tensor4D;
  * const inputs = { x0, t: Int32Array.of(1, 500, 999), noiseSeed: 1, dropoutSeed: 2 };
  * const { loss, grads } = batchGradients(state, { ...inputs, microBatchSize: 2 });
- * if (!(loss > 0.5 && loss < 2) || Object.keys(grads).length !== weights.size) throw new Error();
- * tf.dispose(Object.values(grads));
+ * const [l] = await loss.data();
+ * if (!(l > 0.5 && l < 2) || Object.keys(grads).length !== weights.size) throw new Error();
+ * tf.dispose([loss, ...Object.values(grads)]);
  * ```
  */
 export function batchGradients(
   state: Pick<TrainState, "unet" | "weights" | "scheduler">,
   inputs: Pick<StepInputs, "x0" | "t" | "noiseSeed" | "dropoutSeed" | "microBatchSize">,
-): { loss: number; grads: Record<string, tf.Tensor> } {
+): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { unet, weights, scheduler } = state;
   const { x0 } = inputs;
   const batch = x0.shape[0];
   const noise = tf.randomNormal(x0.shape, 0, 1, "float32", inputs.noiseSeed) as tf.Tensor4D;
   const vars = [...weights.values()];
-  let loss = 0;
+  let loss: tf.Scalar | undefined;
   let sum: Record<string, tf.Tensor> = {};
   try {
     const parts = microBatches(batch, inputs.microBatchSize ?? batch);
@@ -108,8 +110,10 @@ export function batchGradients(
           vars,
         );
       });
-      loss += value.dataSync()[0];
-      value.dispose();
+      // Summed on the device: the host reads the loss once per step, with the gradient norm.
+      const total: tf.Scalar = loss ? tf.add(loss, value) : value;
+      if (loss) tf.dispose([loss, value]);
+      loss = total;
       // variableGrads keys gradients by tf.Variable.name; the weights map by diffusers name.
       const next: Record<string, tf.Tensor> = {};
       for (const [name, w] of weights) {
@@ -121,9 +125,9 @@ export function batchGradients(
       tf.dispose(Object.values(sum));
       sum = next;
     }
-    return { loss, grads: sum };
+    return { loss: loss!, grads: sum };
   } catch (err) {
-    tf.dispose(Object.values(sum));
+    tf.dispose([...(loss ? [loss] : []), ...Object.values(sum)]);
     throw err;
   } finally {
     noise.dispose();

@@ -50,8 +50,8 @@ export async function measureStepMemory(
     const t = Int32Array.from({ length: images }, (_, i) => 1 + i);
     try {
       const info = await tf.profile(() => {
-        const { grads } = batchGradients(state, { x0, t, noiseSeed: 0, dropoutSeed: 0 });
-        tf.dispose(Object.values(grads));
+        const { loss, grads } = batchGradients(state, { x0, t, noiseSeed: 0, dropoutSeed: 0 });
+        tf.dispose([loss, ...Object.values(grads)]);
       });
       return info.peakBytes;
     } finally {

@@ -263,7 +263,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       const x0 = data.getBatch(indices, { flip });
       let result: { loss: number; gradNorm: number };
       try {
-        result = trainStep(state, {
+        result = await trainStep(state, {
           x0,
           t: tHost,
           noiseSeed: deriveSeed(seed, step, 2),
