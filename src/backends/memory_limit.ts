@@ -1,9 +1,12 @@
 /**
- * How much memory a TensorFlow.js backend can hold, where it has a hard limit.
+ * How much memory a TensorFlow.js backend can hold, where it has a hard limit, and the
+ * micro-batch that fits it.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { _fitLargestTensor, _fitPeak, _profilePass } from "./_pass_memory.ts";
+import { bufferLimit, gpuMemoryBudget } from "./gpu_limits.ts";
 
 /**
  * The wasm backends' heap limit: wasm32 addresses 4 GiB, and the tfjs builds grow their heap up
@@ -38,9 +41,11 @@ export function registerBackendMemoryLimit(
 
 /**
  * The most bytes the backend can hold, or `undefined` where it has no fixed limit that this
- * library knows (cpu: the JavaScript heap; webgpu, webgl and tensorflow: the device's memory).
- * wasm's is its 4 GiB heap; `onednn` registers half the machine's memory (see
- * {@linkcode registerBackendMemoryLimit}).
+ * library knows (cpu: the JavaScript heap; webgl: the device's memory). wasm's is its 4 GiB
+ * heap; `onednn` registers half the machine's memory (see {@linkcode registerBackendMemoryLimit}).
+ * The GPU backends (`webgpu`, `tensorflow`) have the budget set in `DDPM_GPU_MEMORY` (e.g.
+ * `16GiB`), if any: WebGPU does not report a GPU's memory. On webgpu every tensor is also bounded
+ * by the device's largest buffer, see {@linkcode bufferLimit}.
  *
  * @param backend A backend name; default the one in use.
  * @returns The limit in bytes, or undefined.
@@ -54,7 +59,7 @@ export function registerBackendMemoryLimit(
  */
 export function backendMemoryLimit(backend: string = tf.getBackend()): number | undefined {
   if (backend === "wasm" || backend.startsWith("wasm-")) return WASM_HEAP_LIMIT_BYTES;
-  return registered.get(backend)?.();
+  return registered.get(backend)?.() ?? gpuMemoryBudget(backend);
 }
 
 /**
@@ -83,10 +88,12 @@ export function formatBytes(bytes: number): string {
 export const MEMORY_HEADROOM = 0.75;
 
 /**
- * The largest micro-batch that fits `limitBytes * headroom`, balanced over the passes it takes
- * (so 128 images with room for 75 run as 2 passes of 64), at least 1 and at most the batch.
+ * The largest micro-batch that fits `limitBytes * headroom`, and whose largest tensor,
+ * `max(largestTensor.fixedBytes, images * largestTensor.perImageBytes)`, fits `bufferLimitBytes`
+ * (a GPU's per-buffer binding limit: a hard cap, no headroom), balanced over the passes it takes (so 128 images with room for 75 run as 2 passes of 64), at least 1 and at
+ * most the batch.
  *
- * @param opts The batch, the limit (undefined: no limit, the whole batch) and the step's memory.
+ * @param opts The batch, the limits (undefined: none) and the step's memory.
  * @returns Images per pass.
  *
  * @example
@@ -97,6 +104,11 @@ export const MEMORY_HEADROOM = 0.75;
  *   batchSize: 128, limitBytes: 4096 * mib, fixedBytes: 48 * mib, perImageBytes: 40 * mib,
  * });
  * if (n !== 64) throw new Error(String(n)); // 75% of 4 GiB holds 48 MiB + 75 images: 2 passes
+ * const m = chooseMicroBatchSize({
+ *   batchSize: 128, limitBytes: undefined, fixedBytes: 0, perImageBytes: 40 * mib,
+ *   bufferLimitBytes: 128 * mib, largestTensor: { fixedBytes: 9 * mib, perImageBytes: 2 * mib },
+ * });
+ * if (m !== 64) throw new Error(String(m)); // a 128 MiB buffer holds the largest tensor of 64
  * ```
  */
 export function chooseMicroBatchSize(opts: {
@@ -105,19 +117,30 @@ export function chooseMicroBatchSize(opts: {
   fixedBytes: number;
   perImageBytes: number;
   headroom?: number;
+  bufferLimitBytes?: number;
+  largestTensor?: { fixedBytes: number; perImageBytes: number };
 }): number {
-  const { batchSize, limitBytes, fixedBytes, perImageBytes } = opts;
-  if (limitBytes === undefined) return batchSize;
-  const room = limitBytes * (opts.headroom ?? MEMORY_HEADROOM) - fixedBytes;
-  const fits = Math.max(1, Math.floor(room / perImageBytes));
+  const { batchSize, limitBytes, fixedBytes, perImageBytes, bufferLimitBytes, largestTensor } =
+    opts;
+  let fits = batchSize;
+  if (limitBytes !== undefined) {
+    const room = limitBytes * (opts.headroom ?? MEMORY_HEADROOM) - fixedBytes;
+    fits = Math.min(fits, Math.floor(room / perImageBytes));
+  }
+  if (bufferLimitBytes !== undefined && largestTensor) {
+    // A fixed tensor over the limit fails whatever the batch; one image per pass is the best.
+    fits = Math.min(fits, Math.floor(bufferLimitBytes / largestTensor.perImageBytes));
+  }
+  fits = Math.max(1, fits);
   if (fits >= batchSize) return batchSize;
   return Math.ceil(batchSize / Math.ceil(batchSize / fits));
 }
 
 /**
  * Images per forward pass for inference (sampling, likelihood), `wanted` at most: the whole
- * request where the backend has no known limit, else what fits, measured by `tf.profile`'s peak
- * on passes of one and two images (two small forward passes of the real model).
+ * request where the backend has no known limit, else what fits in its memory and, on webgpu,
+ * in its largest buffer, measured by `tf.profile` on passes of one and two images (two small
+ * forward passes of the real model; nothing is read back).
  *
  * @param unet The network; `predict` is called on zeros, without training.
  * @param imageShape Height, width and channels of one image.
@@ -142,21 +165,22 @@ export async function inferenceChunkSize(
   wanted: number,
 ): Promise<number> {
   const limitBytes = backendMemoryLimit();
-  if (limitBytes === undefined || wanted <= 1) return wanted;
-  const peak = async (images: number) =>
-    (await tf.profile(() =>
+  const bufferLimitBytes = bufferLimit();
+  if ((limitBytes === undefined && bufferLimitBytes === undefined) || wanted <= 1) return wanted;
+  const pass = (images: number) =>
+    _profilePass(() =>
       tf.tidy(() => {
         const x = tf.zeros([images, ...imageShape]) as tf.Tensor4D;
-        // The engine counts bytes as kernels are called; nothing needs to be read back.
         unet.predict(x, tf.fill([images], 1, "int32") as tf.Tensor1D, { training: false });
       })
-    )).peakBytes;
-  const one = await peak(1);
-  const perImageBytes = Math.max(1, (await peak(2)) - one);
+    );
+  const one = await pass(1);
+  const two = await pass(2);
   return chooseMicroBatchSize({
     batchSize: wanted,
     limitBytes,
-    fixedBytes: Math.max(0, one - perImageBytes),
-    perImageBytes,
+    ..._fitPeak(one, two),
+    bufferLimitBytes,
+    largestTensor: _fitLargestTensor(one, two),
   });
 }

@@ -5,6 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { _fitLargestTensor, _fitPeak, _profilePass } from "../backends/_pass_memory.ts";
+import { bufferLimit } from "../backends/gpu_limits.ts";
 import {
   backendMemoryLimit,
   chooseMicroBatchSize,
@@ -20,12 +22,19 @@ export interface StepMemory {
   fixedBytes: number;
   /** Bytes added by each image in a pass: activations kept for the backward pass. */
   perImageBytes: number;
+  /**
+   * A bound on the largest single tensor of a pass, `max(fixedBytes, images * perImageBytes)`:
+   * what a GPU's per-buffer binding limit applies to.
+   */
+  largestTensor: { fixedBytes: number; perImageBytes: number };
 }
 
 /**
  * Measures the tensor memory of a forward and backward pass by `tf.profile`'s peak, on passes
  * of one and two images: the difference is the memory per image, and what remains of the first
- * is fixed. It takes two small passes of the real model on the backend in use.
+ * is fixed. The largest tensor is bounded from the shapes of every kernel's inputs and outputs
+ * in the same two passes. It takes two small passes of the real model on the backend in use, and reads
+ * nothing back.
  *
  * @param state The model (its weights are not changed).
  * @returns Fixed and per-image bytes.
@@ -45,29 +54,28 @@ export async function measureStepMemory(
   state: Pick<TrainState, "unet" | "weights" | "scheduler">,
 ): Promise<StepMemory> {
   const { resolution, inChannels } = state.unet.config;
-  const peak = async (images: number) => {
+  const pass = async (images: number) => {
     const x0 = tf.zeros([images, resolution, resolution, inChannels]) as tf.Tensor4D;
     const t = Int32Array.from({ length: images }, (_, i) => 1 + i);
     try {
-      const info = await tf.profile(() => {
+      return await _profilePass(() => {
         const { loss, grads } = batchGradients(state, { x0, t, noiseSeed: 0, dropoutSeed: 0 });
         tf.dispose([loss, ...Object.values(grads)]);
       });
-      return info.peakBytes;
     } finally {
       x0.dispose();
     }
   };
-  const one = await peak(1);
-  const two = await peak(2);
-  const perImageBytes = Math.max(1, two - one);
-  return { fixedBytes: Math.max(0, one - perImageBytes), perImageBytes };
+  const one = await pass(1);
+  const two = await pass(2);
+  return { ..._fitPeak(one, two), largestTensor: _fitLargestTensor(one, two) };
 }
 
 /**
  * Picks the micro-batch for `train()`: the given one, else one chosen from the backend's memory
- * limit and the measured memory of the model's step. Backends without a known limit get the
- * whole batch and no measurement.
+ * limit and the measured memory of the model's step, and on webgpu from the device's largest
+ * buffer (no tensor of a pass may exceed it). Backends without a known limit get the whole
+ * batch and no measurement.
  *
  * @param state The model.
  * @param batchSize Images per step.
@@ -90,34 +98,56 @@ export async function resolveMicroBatchSize(
   batchSize: number,
   given: number | undefined,
 ): Promise<{ microBatchSize: number; line: string; memory?: StepMemory }> {
+  const backend = tf.getBackend();
   const limitBytes = backendMemoryLimit();
-  const memory = limitBytes === undefined ? undefined : await measureStepMemory(state);
-  const need = memory
-    ? (n: number) => formatBytes(memory.fixedBytes + n * memory.perImageBytes)
-    : undefined;
+  const bufferLimitBytes = bufferLimit();
+  const memory = limitBytes === undefined && bufferLimitBytes === undefined
+    ? undefined
+    : await measureStepMemory(state);
+  const need = (n: number) =>
+    memory
+      ? `a pass needs about ${formatBytes(memory.fixedBytes + n * memory.perImageBytes)}` +
+        (bufferLimitBytes === undefined
+          ? ""
+          : `, its largest tensor ${
+            formatBytes(
+            Math.max(memory.largestTensor.fixedBytes, n * memory.largestTensor.perImageBytes),
+          )
+          }`)
+      : "";
   if (given !== undefined) {
+    const n = Math.min(given, batchSize);
     return {
-      microBatchSize: Math.min(given, batchSize),
-      line: `micro-batch ${Math.min(given, batchSize)} of batch ${batchSize} (given)` +
-        (need ? `; a pass needs about ${need(Math.min(given, batchSize))}` : ""),
+      microBatchSize: n,
+      line: `micro-batch ${n} of batch ${batchSize} (given)` + (memory ? `; ${need(n)}` : ""),
       memory,
     };
   }
-  if (!memory || limitBytes === undefined) {
+  if (!memory) {
     return {
       microBatchSize: batchSize,
       line: `micro-batch ${batchSize} of batch ${batchSize} ` +
-        `(backend "${tf.getBackend()}" has no memory limit known to ddpm)`,
+        `(backend "${backend}" has no memory limit known to ddpm)`,
     };
   }
-  const microBatchSize = chooseMicroBatchSize({ batchSize, limitBytes, ...memory });
+  const microBatchSize = chooseMicroBatchSize({
+    batchSize,
+    limitBytes,
+    ...memory,
+    bufferLimitBytes,
+  });
+  const limits = [
+    limitBytes === undefined
+      ? ""
+      : `within ${MEMORY_HEADROOM * 100}% of the ${backend} limit ${formatBytes(limitBytes)}`,
+    bufferLimitBytes === undefined
+      ? ""
+      : `within the ${backend} buffer limit ${formatBytes(bufferLimitBytes)}`,
+  ].filter(Boolean).join(", ");
   return {
     microBatchSize,
-    line: `micro-batch ${microBatchSize} of batch ${batchSize} (chosen: a pass needs about ` +
-      `${need!(microBatchSize)}, ${formatBytes(memory.perImageBytes)} per image measured, ` +
-      `within ${MEMORY_HEADROOM * 100}% of the ${tf.getBackend()} limit ${
-        formatBytes(limitBytes)
-      })`,
+    line: `micro-batch ${microBatchSize} of batch ${batchSize} (chosen: ${need(microBatchSize)}, ` +
+      `${formatBytes(memory.perImageBytes)} per image measured, ${limits})`,
     memory,
   };
 }
