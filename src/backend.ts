@@ -12,6 +12,8 @@ import { registerGroupNormKernels } from "./backends/group_norm_kernels.ts";
 import { registerSwishKernels } from "./backends/swish_kernels.ts";
 import { registerOptimizerKernels } from "./backends/optimizer_kernels.ts";
 import { registerFastCpuKernels } from "./backends/fast_cpu_kernels.ts";
+import { registerWebGpuOptimizerKernels } from "./backends/webgpu_optimizer_kernels.ts";
+import { watchWebGpuErrors } from "./backends/webgpu_errors.ts";
 import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
 import { preferThreadedWasm } from "./backends/prefer_threaded_wasm.ts";
 
@@ -124,6 +126,13 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
     // The cpu backend otherwise prints a banner advertising tfjs-node on its first tensor;
     // this library already explains its backends.
     (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  }
+  if (chosen === "webgpu") {
+    // Adam and the EMA as one compute shader per output, instead of a dozen kernels per weight.
+    registerWebGpuOptimizerKernels();
+    // WebGPU drops an invalid dispatch without throwing; say so instead of training on zeros.
+    const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+    if (device) watchWebGpuErrors(device);
   }
   if (loggedBackend !== chosen) {
     loggedBackend = chosen;

@@ -107,13 +107,11 @@ export async function resolveMicroBatchSize(
   const need = (n: number) =>
     memory
       ? `a pass needs about ${formatBytes(memory.fixedBytes + n * memory.perImageBytes)}` +
-        (bufferLimitBytes === undefined
-          ? ""
-          : `, its largest tensor ${
-            formatBytes(
+        (bufferLimitBytes === undefined ? "" : `, its largest tensor ${
+          formatBytes(
             Math.max(memory.largestTensor.fixedBytes, n * memory.largestTensor.perImageBytes),
           )
-          }`)
+        }`)
       : "";
   if (given !== undefined) {
     const n = Math.min(given, batchSize);

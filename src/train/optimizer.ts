@@ -78,7 +78,9 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
     const squares = Object.values(grads).map((g) =>
       fused ? tf.engine().runKernel<tf.Scalar>(SUM_SQUARES, { x: g }) : tf.sum(tf.square(g))
     );
-    return tf.sqrt(tf.addN(squares)) as tf.Scalar;
+    // A stack, not addN: WebGPU's AddN binds every input to one shader, and past the device's
+    // storage-buffer limit (8 by default) it fails and leaves zeros; Concat splits its inputs.
+    return tf.sqrt(tf.sum(tf.stack(squares))) as tf.Scalar;
   });
 }
 
