@@ -2,10 +2,15 @@
 // (forward, MSE backward, clipping, Adam, EMA) per backend and preset, next to PyTorch running
 // the same network on the same cores (bench/pytorch_reference.py, when Debian's python3-torch
 // is installed). Every cell runs in its own process, so one backend's memory or a wasm abort
-// does not touch the next; run it on a quiet machine.
+// does not touch the next; run it on a quiet machine. The training step is split into
+// micro-batches as train() splits it, from each backend's memory limit (on webgpu, the device's
+// largest buffer).
 //
-//   deno run -A bench/backend_table.ts [--backends onednn,wasm] [--presets tiny,cifar10]
+//   deno run -A bench/backend_table.ts [--backends onednn,wasm,webgpu] [--presets tiny,cifar10]
 //                                      [--big]   (adds the cifar10 train step at batch 128)
+//
+// webgpu cells need a WebGPU adapter (a GPU, or software Vulkan: mesa-vulkan-drivers); on a GPU
+// machine bench/gpu_check.ts gives the cifar10 numbers at batch 16 and 128 in one JSON line.
 import { parseArgs } from "node:util";
 import { type BackendName, type PresetName, presets, setBackend } from "../mod.ts";
 import { trainStepFixture } from "./_train_step_fixture.ts";
