@@ -148,7 +148,7 @@ Deno.test({
       const ema = await writeDemoRun(dir);
       const before = tf.memory().numTensors;
       const model = await loadModel({ checkpoint: dir });
-      const routes = modelRoutes(model);
+      const routes = await modelRoutes(model);
       model.unet.dispose();
       assert.equal(tf.memory().numTensors, before);
       const served = servedWeights(routes);
@@ -181,7 +181,7 @@ Deno.test({
       );
       unet.dispose();
       const model = await loadModel({ pretrained: dir });
-      const routes = modelRoutes(model);
+      const routes = await modelRoutes(model);
       model.unet.dispose();
       const served = servedWeights(routes);
       assert.equal(served.size, expected.size);

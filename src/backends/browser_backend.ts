@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // Registers "webgpu"; it starts only where `navigator.gpu` gives an adapter.
 import "@tensorflow/tfjs-backend-webgpu";
+import { watchWebGpuErrors } from "./webgpu_errors.ts";
 
 /** The backends {@linkcode setBrowserBackend} knows. "auto" picks the first that starts. */
 export type BrowserBackendName = "auto" | "webgpu" | "webgl" | "wasm" | "cpu";
@@ -84,6 +85,11 @@ export async function setBrowserBackend(
       if (await tf.setBackend(candidate)) {
         await tf.ready();
         const chosen = tf.getBackend();
+        if (chosen === "webgpu") {
+          // As in Deno: WebGPU drops an invalid dispatch without throwing; say so.
+          const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+          if (device) watchWebGpuErrors(device);
+        }
         const why = failures.length ? ` (${failures.join("; ")})` : "";
         console.info(`ddpm: using TensorFlow.js backend "${chosen}"${why}`);
         return chosen;

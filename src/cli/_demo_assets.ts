@@ -108,12 +108,13 @@ export interface DemoModel {
 /**
  * `/model/model.json` (the UNet and scheduler configs, the default sampler and steps) and
  * `/model/unet.safetensors` (the weights the model holds, float32, in this library's layout),
- * which the page reads with the library's own safetensors reader.
+ * which the page reads with the library's own safetensors reader. The weights are read back
+ * asynchronously, so a model on a GPU backend serves too.
  */
-export function modelRoutes(model: DemoModel): DemoRoutes {
+export async function modelRoutes(model: DemoModel): Promise<DemoRoutes> {
   const tensors = new Map<string, Float32TensorData>();
   for (const [name, v] of model.unet.getWeights()) {
-    tensors.set(name, { shape: v.shape, data: v.dataSync() as Float32Array });
+    tensors.set(name, { shape: v.shape, data: await v.data() as Float32Array });
   }
   const scheduler = new DDPMScheduler(model.scheduler).config;
   const info = {

@@ -37,7 +37,7 @@ async function main(): Promise<number> {
   // The server only holds the weights; the browser computes.
   await setBackend("cpu");
   const model = await loadModel(flags);
-  const routes = modelRoutes(model);
+  const routes = await modelRoutes(model);
   model.unet.dispose();
   const server = startDemoServer(routes, port);
   console.error(`ddpm demo: model ${model.what}; bundling the page…`);
