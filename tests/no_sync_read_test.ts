@@ -8,6 +8,7 @@ import {
   createUNet,
   DDIMScheduler,
   DDPMScheduler,
+  disposeCheckpoint,
   evaluateNll,
   inpaint,
   interpolate,
@@ -125,10 +126,7 @@ Deno.test({
       assert.ok(Number.isFinite(resumed.loss), `loss ${resumed.loss}`);
       const ckpt = await loadCheckpoint(resumed.checkpoint);
       const moved = await ckpt.model.get("conv_in.weight")!.data();
-      ckpt.model.forEach((t) => t.dispose());
-      ckpt.ema.forEach((t) => t.dispose());
-      ckpt.adamM?.forEach((t) => t.dispose());
-      ckpt.adamV?.forEach((t) => t.dispose());
+      disposeCheckpoint(ckpt);
       assert.ok(moved.every(Number.isFinite));
 
       const { unet, config } = await loadRun(dir);

@@ -63,21 +63,23 @@ export function backendMemoryLimit(backend: string = tf.getBackend()): number | 
 }
 
 /**
- * Formats a byte count for messages: "3.2 GiB", "180 MiB".
+ * Formats a byte count for messages: "3.2 GiB", "180 MiB", "36 KiB".
  *
  * @param bytes A byte count.
- * @returns The count in GiB (one decimal) from 1 GiB up, else in MiB.
+ * @returns The count in GiB (one decimal) from 1 GiB up, in MiB from 1 MiB up, else in KiB.
  *
  * @example
  * ```ts
  * import { formatBytes } from "./memory_limit.ts";
  * if (formatBytes(3 * 2 ** 30) !== "3.0 GiB" || formatBytes(5 * 2 ** 20) !== "5 MiB") throw new Error();
+ * if (formatBytes(36 * 1024) !== "36 KiB") throw new Error();
  * ```
  */
 export function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 30
-    ? `${(bytes / 2 ** 30).toFixed(1)} GiB`
-    : `${Math.round(bytes / 2 ** 20)} MiB`;
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return bytes >= 2 ** 20
+    ? `${Math.round(bytes / 2 ** 20)} MiB`
+    : `${Math.round(bytes / 1024)} KiB`;
 }
 
 /**
