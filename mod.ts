@@ -18,13 +18,17 @@
  *
  * @module
  */
-export * from "./src/backend.ts";
-export * from "./src/backends/out_of_memory.ts";
+export * from "./src/backends/set_backend.ts";
+export * from "./src/memory/out_of_memory.ts";
 export * from "./src/random.ts";
 export * from "./src/errors.ts";
-export * from "./src/presets.ts";
-export * from "./src/train_config.ts";
+export * from "./src/presets/mod.ts";
 export * from "./src/nn/mod.ts";
 export * from "./src/diffusion/mod.ts";
-export * from "./src/io/mod.ts";
+export * from "./src/formats/mod.ts";
+export * from "./src/images/mod.ts";
+export * from "./src/data/mod.ts";
+export * from "./src/diffusers/mod.ts";
+export * from "./src/io/safetensors_file.ts";
+export * from "./src/io/save_grid.ts";
 export * from "./src/train/mod.ts";

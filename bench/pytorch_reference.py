@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Copied from src/presets.ts (unet, and the train fields the step uses).
+# Copied from src/presets/presets.ts (unet, and the train fields the step uses).
 PRESETS = {
     "tiny": dict(ch=32, ch_mult=(1, 2, 2), num_res_blocks=1, attn_res=(8,), dropout=0.0,
                  groups=8, resolution=32, lr=1e-3, ema_decay=0.999, params=1_113_955),

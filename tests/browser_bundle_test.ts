@@ -20,7 +20,7 @@ const FORBIDDEN: { what: string; pattern: RegExp }[] = [
 
 /** Modules that must stay out of a page: FFI, threads over node:worker_threads, `new Function`. */
 const DENO_ONLY = [
-  "src/backend.ts",
+  "src/backends/set_backend.ts",
   "src/backends/onednn/",
   "src/backends/wasm_threads.ts",
   "src/backends/prefer_threaded_wasm.ts",
@@ -48,7 +48,7 @@ function modules(bundle: string): Map<string, string[]> {
   return out;
 }
 
-for (const entry of ["src/browser.ts", "web/demo.ts"]) {
+for (const entry of ["browser.ts", "web/demo.ts"]) {
   Deno.test({
     name: `${entry} bundles for browsers without Deno, node: imports, eval or Deno-only modules`,
     ignore: Deno.env.get("DDPM_TEST_BACKEND") === "onednn", // no tensor backend involved
@@ -61,8 +61,8 @@ for (const entry of ["src/browser.ts", "web/demo.ts"]) {
         const core of [
           "src/nn/unet.ts",
           "src/diffusion/sample.ts",
-          "src/io/safetensors.ts",
-          "src/io/png_encode.ts",
+          "src/formats/safetensors.ts",
+          "src/images/png_encode.ts",
         ]
       ) {
         assert.ok(ours.some((m) => m.endsWith(core)), `${core} is missing from the bundle`);

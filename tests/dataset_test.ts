@@ -1,14 +1,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { Image } from "imagescript";
 import { assert, assertClose } from "./_assert.ts";
-import { setBackend } from "../src/backend.ts";
-import { batchIndices } from "../src/io/batch_indices.ts";
-import { loadCifar10, parseCifar10 } from "../src/io/cifar10_dataset.ts";
-import { loadDataset } from "../src/io/dataset.ts";
-import { DatasetError } from "../src/io/dataset_error.ts";
-import { emojiFolder } from "../src/io/emoji_dataset.ts";
-import { loadImageFolder } from "../src/io/folder_dataset.ts";
-import { createDataset } from "../src/io/in_memory_dataset.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
+import { batchIndices } from "../src/data/batch_indices.ts";
+import { loadCifar10, parseCifar10 } from "../src/data/cifar10_dataset.ts";
+import { loadDataset } from "../src/data/dataset.ts";
+import { DatasetError } from "../src/data/dataset_error.ts";
+import { emojiFolder } from "../src/data/emoji_dataset.ts";
+import { loadImageFolder } from "../src/data/folder_dataset.ts";
+import { createDataset } from "../src/data/in_memory_dataset.ts";
 
 await setBackend("cpu");
 

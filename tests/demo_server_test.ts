@@ -89,7 +89,7 @@ Deno.test({
           `//${secret.slice(1)}`,
           "/etc/passwd",
           "/web/demo.ts",
-          "/src/browser.ts",
+          "/browser.ts",
           "/node_modules/@tensorflow/tfjs-backend-wasm/package.json",
           "/model/",
           "/model",

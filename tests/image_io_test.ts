@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { GIF, Image } from "imagescript";
 import { assert, assertClose } from "./_assert.ts";
-import { setBackend } from "../src/backend.ts";
-import { decodeImage, decodeImageRgb8 } from "../src/io/image.ts";
-import { imagesToGrid } from "../src/io/grid.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
+import { decodeImage, decodeImageRgb8 } from "../src/images/image.ts";
+import { imagesToGrid } from "../src/images/grid.ts";
 import { saveGrid } from "../src/io/save_grid.ts";
-import { saveImages, tensorToImages } from "../src/io/png.ts";
-import { encodeGif, saveGif } from "../src/io/gif.ts";
+import { saveImages, tensorToImages } from "../src/images/png.ts";
+import { encodeGif, saveGif } from "../src/images/gif.ts";
 
 await setBackend("cpu");
 

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../src/diffusion/inpaint.ts";
 import type { NoisePredictor } from "../src/diffusion/sample.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
-import { presets } from "../src/presets.ts";
+import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
 

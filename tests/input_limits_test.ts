@@ -16,8 +16,8 @@ import {
   resolveSchedulerConfig,
   validateUNetConfig,
 } from "../mod.ts";
-import { openZip } from "../src/io/zip.ts";
-import { _tfjsNodeInstalled } from "../src/_tfjs_node_installed.ts";
+import { openZip } from "../src/formats/zip.ts";
+import { _tfjsNodeInstalled } from "../src/backends/_tfjs_node_installed.ts";
 import { Pickle, zip } from "./_torch_writer.ts";
 import { assert } from "./_assert.ts";
 

@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { DDIMScheduler } from "../src/diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../src/diffusion/interpolate.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
-import { presets } from "../src/presets.ts";
+import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
 

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { evaluateNll, type NllModel } from "../src/diffusion/nll.ts";
 import {
@@ -9,7 +9,7 @@ import {
   normalKl,
 } from "../src/diffusion/nll_math.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
-import { presets } from "../src/presets.ts";
+import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
 

@@ -1,6 +1,6 @@
 import { explainOutOfMemory, isOutOfMemory, OutOfMemoryError } from "../mod.ts";
 import { createSingleThreadWasmBackend } from "../src/backends/wasm_threads.ts";
-import { WasmHeapFullError } from "../src/backends/wasm_heap_full_error.ts";
+import { WasmHeapFullError } from "../src/memory/wasm_heap_full_error.ts";
 import { assert } from "./_assert.ts";
 
 Deno.test("a wasm allocation past the heap throws WasmHeapFullError, not a write at address 0", async () => {

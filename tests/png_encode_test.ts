@@ -1,5 +1,5 @@
 import { Image } from "imagescript";
-import { encodePng } from "../src/io/png_encode.ts";
+import { encodePng } from "../src/images/png_encode.ts";
 import { mulberry32 } from "../src/random.ts";
 import { assert } from "./_assert.ts";
 

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assert } from "./_assert.ts";
 import { torchSave } from "./_torch_writer.ts";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { createUNet } from "../src/nn/create_unet.ts";
 import type { UNet } from "../src/nn/unet.ts";
 import type { UNetConfig } from "../src/nn/unet_config.ts";
@@ -9,9 +9,9 @@ import { unetWeightSpecs } from "../src/nn/unet_weight_specs.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { DDIMScheduler } from "../src/diffusion/ddim_scheduler.ts";
 import { sample } from "../src/diffusion/sample.ts";
-import { loadPretrained } from "../src/io/pretrained.ts";
-import { saveDiffusers } from "../src/io/save_diffusers.ts";
-import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import { loadPretrained } from "../src/diffusers/pretrained.ts";
+import { saveDiffusers } from "../src/diffusers/save_diffusers.ts";
+import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 
 await setBackend("cpu");
 

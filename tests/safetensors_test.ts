@@ -1,5 +1,5 @@
 import { assert } from "./_assert.ts";
-import { readSafetensors, writeSafetensors } from "../src/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../src/formats/safetensors.ts";
 import { loadSafetensorsFile, saveSafetensorsFile } from "../src/io/safetensors_file.ts";
 
 /** Builds a safetensors file from a header object and a raw data section, unvalidated. */

@@ -1,6 +1,6 @@
 import { assert } from "./_assert.ts";
-import { loadTorchStateDictFile, readTorchStateDict } from "../src/io/torch_pickle.ts";
-import { openZip } from "../src/io/zip.ts";
+import { loadTorchStateDictFile, readTorchStateDict } from "../src/formats/torch_pickle.ts";
+import { openZip } from "../src/formats/zip.ts";
 import { Pickle, zip } from "./_torch_writer.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);

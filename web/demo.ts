@@ -26,7 +26,7 @@ import {
   setBrowserBackend,
   type UNet,
   type UNetConfig,
-} from "../src/browser.ts";
+} from "../browser.ts";
 
 /** What the server says about the model at `/model/model.json`. */
 interface ModelInfo {

@@ -13,7 +13,7 @@
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import os from "node:os";
 import { Worker as NodeWorker } from "node:worker_threads";
-import { WasmHeapFullError } from "./wasm_heap_full_error.ts";
+import { WasmHeapFullError } from "../memory/wasm_heap_full_error.ts";
 
 /** Emscripten starts this many pthread workers up front; more threads would need late workers. */
 export const MAX_WASM_THREADS = 8;

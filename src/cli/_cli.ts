@@ -1,8 +1,8 @@
 // Shared plumbing of the command-line entry points: one-line errors and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BACKEND_NAMES, type BackendName } from "../backend.ts";
+import { BACKEND_NAMES, type BackendName } from "../backends/set_backend.ts";
 import { InputError } from "../errors.ts";
-import { getPreset, type Preset, presets } from "../presets.ts";
+import { getPreset, type Preset, presets } from "../presets/presets.ts";
 
 /** An error caused by the user's input (a flag, a path, a file): one line, exit code 2. */
 export class CliError extends InputError {

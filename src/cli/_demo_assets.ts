@@ -2,10 +2,10 @@
 // each at one fixed path. Nothing is looked up on disk per request.
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
-import { writeSafetensors } from "../io/safetensors.ts";
-import type { Float32TensorData } from "../io/safetensors.ts";
+import { writeSafetensors } from "../formats/safetensors.ts";
+import type { Float32TensorData } from "../formats/safetensors.ts";
 import type { UNet } from "../nn/unet.ts";
-import type { SampleConfig } from "../presets.ts";
+import type { SampleConfig } from "../presets/presets.ts";
 
 /** One response body and its media type. */
 export interface DemoAsset {

@@ -1,10 +1,10 @@
 // Model loading shared by the eval, interpolate and inpaint commands: a training run or a
 // diffusers folder, with the scheduler settings it was trained with.
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
-import { loadPretrained } from "../io/pretrained.ts";
+import { loadPretrained } from "../diffusers/pretrained.ts";
 import type { UNet } from "../nn/unet.ts";
 import { createUNet } from "../nn/create_unet.ts";
-import { getPreset, type SampleConfig } from "../presets.ts";
+import { getPreset, type SampleConfig } from "../presets/presets.ts";
 import { loadRun } from "../train/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
 

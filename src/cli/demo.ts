@@ -1,5 +1,5 @@
 // `deno task demo`: serves a web page that samples from a model in the browser, live.
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { modelRoutes, pageRoutes } from "./_demo_assets.ts";
 import { startDemoServer } from "./_demo_server.ts";
 import { loadModel, MODEL_HELP } from "./_load_model.ts";

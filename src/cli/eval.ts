@@ -1,8 +1,8 @@
 // `deno task eval`: the variational bound on the NLL in bits/dim (the paper's Table 1).
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
-import { loadDataset } from "../io/dataset.ts";
+import { loadDataset } from "../data/dataset.ts";
 import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
 import { loadModel, MODEL_HELP } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";

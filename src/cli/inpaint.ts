@@ -1,11 +1,11 @@
 // `deno task inpaint`: fill the masked part of an image with the reverse process (RePaint).
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/save_grid.ts";
-import { decodeImage, decodeImageRgb8 } from "../io/image.ts";
+import { decodeImage, decodeImageRgb8 } from "../images/image.ts";
 import {
   backendFlag,
   choiceFlag,

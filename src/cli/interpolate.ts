@@ -1,10 +1,10 @@
 // `deno task interpolate`: a row of the paper's Figure 8, two images mixed in latent space.
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
 import { saveGrid } from "../io/save_grid.ts";
-import { decodeImage } from "../io/image.ts";
+import { decodeImage } from "../images/image.ts";
 import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
 import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";

@@ -1,13 +1,13 @@
 // `deno task sample`: draw images from a trained run, a diffusers model, or a fresh preset.
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
-import { saveGif } from "../io/gif.ts";
-import { imagesToGrid } from "../io/grid.ts";
+import { saveGif } from "../images/gif.ts";
+import { imagesToGrid } from "../images/grid.ts";
 import { saveGrid } from "../io/save_grid.ts";
-import type { SampleConfig } from "../presets.ts";
+import type { SampleConfig } from "../presets/presets.ts";
 import { loadModel } from "./_load_model.ts";
 import {
   backendFlag,

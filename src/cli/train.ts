@@ -1,8 +1,8 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
-import { setBackend } from "../backend.ts";
-import type { PresetName } from "../presets.ts";
+import { setBackend } from "../backends/set_backend.ts";
+import type { PresetName } from "../presets/presets.ts";
 import { train } from "../train/train.ts";
-import type { TrainConfig } from "../train_config.ts";
+import type { TrainConfig } from "../presets/train_config.ts";
 import {
   backendFlag,
   CliError,

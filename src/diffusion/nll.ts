@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { inferenceChunkSize } from "../backends/memory_limit.ts";
-import { explainOutOfMemory } from "../backends/out_of_memory.ts";
+import { inferenceChunkSize } from "../memory/memory_limit.ts";
+import { explainOutOfMemory } from "../memory/out_of_memory.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
 import { LOG_PROB_FLOOR, normalKl } from "./nll_math.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";

@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { inferenceChunkSize } from "../backends/memory_limit.ts";
-import { explainOutOfMemory } from "../backends/out_of_memory.ts";
+import { inferenceChunkSize } from "../memory/memory_limit.ts";
+import { explainOutOfMemory } from "../memory/out_of_memory.ts";
 import { deriveSeed } from "../random.ts";
 
 /** The part of a UNet that sampling needs. */

@@ -11,7 +11,7 @@ import {
   readSafetensors,
   type SafetensorsContents,
   writeSafetensors,
-} from "./safetensors.ts";
+} from "../formats/safetensors.ts";
 
 /**
  * Reads and parses a safetensors file from disk (needs `--allow-read`).

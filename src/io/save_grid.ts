@@ -5,8 +5,8 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { _ensureParent } from "./_fs.ts";
-import { imagesToGrid } from "./grid.ts";
-import type { GridOptions } from "./grid_pixels.ts";
+import { imagesToGrid } from "../images/grid.ts";
+import type { GridOptions } from "../images/grid_pixels.ts";
 
 /**
  * Writes a batch of images in [-1, 1] as one PNG grid (see {@linkcode imagesToGrid}),

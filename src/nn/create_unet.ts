@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { getPreset, type PresetName } from "../presets.ts";
+import { getPreset, type PresetName } from "../presets/presets.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
 import { type UNet, UNetModel } from "./unet.ts";
 import { DEFAULT_UNET_CONFIG, type UNetConfig } from "./unet_config.ts";

@@ -17,6 +17,4 @@ export * from "./validate_unet_config.ts";
 export * from "./unet_weight_specs.ts";
 export * from "./unet.ts";
 export * from "./create_unet.ts";
-export * from "./diffusers_layout.ts";
-export * from "./diffusers_config.ts";
 export * from "./unet_config.ts";

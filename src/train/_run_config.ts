@@ -3,7 +3,7 @@
 import { InputError } from "../errors.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { validateUNetConfig } from "../nn/validate_unet_config.ts";
-import { getPreset } from "../presets.ts";
+import { getPreset } from "../presets/presets.ts";
 import { CheckpointError, listCheckpoints } from "./checkpoint.ts";
 import type { RunConfig, TrainOptions } from "./train.ts";
 import { validateRunConfig } from "./validate_run_config.ts";

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { InputError } from "../errors.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { readSafetensors, writeSafetensors } from "../io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
 export class CheckpointError extends InputError {

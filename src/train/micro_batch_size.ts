@@ -12,7 +12,7 @@ import {
   chooseMicroBatchSize,
   formatBytes,
   MEMORY_HEADROOM,
-} from "../backends/memory_limit.ts";
+} from "../memory/memory_limit.ts";
 import { batchGradients } from "./batch_gradients.ts";
 import type { TrainState } from "./train_step.ts";
 

@@ -10,14 +10,14 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { InputError } from "../errors.ts";
 import { sample } from "../diffusion/sample.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
-import { batchIndices, loadDataset } from "../io/dataset.ts";
+import { batchIndices, loadDataset } from "../data/dataset.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { createUNet } from "../nn/create_unet.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
-import type { Preset, PresetName } from "../presets.ts";
+import type { Preset, PresetName } from "../presets/presets.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
-import type { TrainConfig } from "../train_config.ts";
+import type { TrainConfig } from "../presets/train_config.ts";
 import {
   CheckpointError,
   checkpointName,
@@ -26,7 +26,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
 } from "./checkpoint.ts";
-import { explainOutOfMemory } from "../backends/out_of_memory.ts";
+import { explainOutOfMemory } from "../memory/out_of_memory.ts";
 import { saveLossPlot } from "./loss_plot.ts";
 import { resolveMicroBatchSize } from "./micro_batch_size.ts";
 import { createAdamState } from "./optimizer.ts";

@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PredictionType } from "../diffusion/scheduler_config.ts";
 import type { UNet } from "../nn/unet.ts";
-import type { TrainConfig } from "../train_config.ts";
+import type { TrainConfig } from "../presets/train_config.ts";
 import { batchGradients } from "./batch_gradients.ts";
 import { type AdamState, adamUpdate, clipFactor, emaUpdate, globalNorm } from "./optimizer.ts";
 

@@ -6,7 +6,7 @@
 import { resolveSchedulerConfig } from "../diffusion/config_io.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { validateUNetConfig } from "../nn/validate_unet_config.ts";
-import { presets } from "../presets.ts";
+import { presets } from "../presets/presets.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import type { RunConfig } from "./train.ts";
 import { validateTrainConfig } from "./validate_train_config.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { TrainConfig } from "../train_config.ts";
+import type { TrainConfig } from "../presets/train_config.ts";
 
 type Rule = {
   kind: "int" | "number" | "boolean";

@@ -11,7 +11,7 @@ import { registerFastCpuKernels } from "../fast_cpu_kernels.ts";
 import { registerGroupNormKernels } from "../group_norm_kernels.ts";
 import { registerOptimizerKernels } from "../optimizer_kernels.ts";
 import { registerSwishKernels } from "../swish_kernels.ts";
-import { registerBackendMemoryLimit } from "../memory_limit.ts";
+import { registerBackendMemoryLimit } from "../../memory/memory_limit.ts";
 import { ConvPrimitives } from "./_conv.ts";
 import { convKernels } from "./_conv_kernels.ts";
 import type { _OneDnnState } from "./_kernel_util.ts";

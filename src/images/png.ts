@@ -4,7 +4,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { _ensureParent } from "./_fs.ts";
+import { _ensureParent } from "../io/_fs.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
 import { encodePng } from "./png_encode.ts";
 

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { _attentionLevels } from "./_unet_plan.ts";
-import type { UNetConfig } from "./unet_config.ts";
-import { validateUNetConfig } from "./validate_unet_config.ts";
+import { _attentionLevels } from "../nn/_unet_plan.ts";
+import type { UNetConfig } from "../nn/unet_config.ts";
+import { validateUNetConfig } from "../nn/validate_unet_config.ts";
 
 /**
  * The diffusers `config.json` (snake_case) of the `UNet2DModel` that has the same

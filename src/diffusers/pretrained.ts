@@ -5,15 +5,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { unetConfigFromDiffusers } from "../nn/diffusers_config.ts";
-import { fromDiffusersLayout, normalizeDiffusersKey } from "../nn/diffusers_layout.ts";
+import { unetConfigFromDiffusers } from "./diffusers_config.ts";
+import { fromDiffusersLayout, normalizeDiffusersKey } from "./diffusers_layout.ts";
 import { type UNet, UNetModel } from "../nn/unet.ts";
 import { unetWeightSpecs } from "../nn/unet_weight_specs.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { asFormatError, FormatError, InputError } from "../errors.ts";
-import { type HostTensor, readSafetensors } from "./safetensors.ts";
-import { readTorchStateDict } from "./torch_pickle.ts";
+import { type HostTensor, readSafetensors } from "../formats/safetensors.ts";
+import { readTorchStateDict } from "../formats/torch_pickle.ts";
 
 /** What {@linkcode loadPretrained} returns. */
 export interface PretrainedModel {

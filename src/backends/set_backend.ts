@@ -6,16 +6,16 @@
 import * as tf from "@tensorflow/tfjs";
 // Registers the "wasm" backend. Under Deno the binaries load from the npm package on disk.
 import "@tensorflow/tfjs-backend-wasm";
-import { registerOneDnnBackend } from "./backends/onednn/backend.ts";
-import { OneDnnUnavailableError } from "./backends/onednn/_lib.ts";
-import { registerGroupNormKernels } from "./backends/group_norm_kernels.ts";
-import { registerSwishKernels } from "./backends/swish_kernels.ts";
-import { registerOptimizerKernels } from "./backends/optimizer_kernels.ts";
-import { registerFastCpuKernels } from "./backends/fast_cpu_kernels.ts";
-import { registerWebGpuOptimizerKernels } from "./backends/webgpu_optimizer_kernels.ts";
-import { watchWebGpuErrors } from "./backends/webgpu_errors.ts";
+import { registerOneDnnBackend } from "./onednn/backend.ts";
+import { OneDnnUnavailableError } from "./onednn/_lib.ts";
+import { registerGroupNormKernels } from "./group_norm_kernels.ts";
+import { registerSwishKernels } from "./swish_kernels.ts";
+import { registerOptimizerKernels } from "./optimizer_kernels.ts";
+import { registerFastCpuKernels } from "./fast_cpu_kernels.ts";
+import { registerWebGpuOptimizerKernels } from "./webgpu_optimizer_kernels.ts";
+import { watchWebGpuErrors } from "./webgpu_errors.ts";
 import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
-import { preferThreadedWasm } from "./backends/prefer_threaded_wasm.ts";
+import { preferThreadedWasm } from "./prefer_threaded_wasm.ts";
 
 /** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
 export type BackendName = "auto" | "onednn" | "wasm" | "cpu" | "webgpu" | "tensorflow";

@@ -5,7 +5,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { Frame, GIF, Image } from "imagescript";
-import { _ensureParent } from "./_fs.ts";
+import { _ensureParent } from "../io/_fs.ts";
 import { _gridImage } from "./_grid_image.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
 import type { GridOptions } from "./grid_pixels.ts";

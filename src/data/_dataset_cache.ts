@@ -2,8 +2,8 @@
 // decoding. Layout: magic "DDPMDS02", uint32 LE count, uint32 LE resolution, the SHA-256 of the
 // key (32 bytes), uint32 LE length of the skipped list, then count * r * r * 3 bytes of RGB HWC
 // images, then the files skipped when it was built, as UTF-8 JSON (so a cached run still warns).
-import { _writeFileAtomic } from "./_atomic_write.ts";
-import { _ensureParent } from "./_fs.ts";
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
+import { _ensureParent } from "../io/_fs.ts";
 
 const MAGIC = new TextEncoder().encode("DDPMDS02");
 const HEADER = 52;

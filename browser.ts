@@ -22,15 +22,15 @@
  *
  * @module
  */
-export * from "./backends/browser_backend.ts";
-export * from "./backends/out_of_memory.ts";
-export * from "./random.ts";
-export * from "./errors.ts";
-export * from "./presets.ts";
-export * from "./train_config.ts";
-export * from "./nn/mod.ts";
-export * from "./diffusion/mod.ts";
-export * from "./io/safetensors.ts";
-export * from "./io/png_encode.ts";
-export * from "./io/grid_pixels.ts";
-export * from "./io/grid.ts";
+export * from "./src/backends/browser_backend.ts";
+export * from "./src/memory/out_of_memory.ts";
+export * from "./src/random.ts";
+export * from "./src/errors.ts";
+export * from "./src/presets/presets.ts";
+export * from "./src/presets/train_config.ts";
+export * from "./src/nn/mod.ts";
+export * from "./src/diffusion/mod.ts";
+export * from "./src/formats/safetensors.ts";
+export * from "./src/images/png_encode.ts";
+export * from "./src/images/grid_pixels.ts";
+export * from "./src/images/grid.ts";

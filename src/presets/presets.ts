@@ -3,9 +3,9 @@
  *
  * @module
  */
-import type { SchedulerConfig } from "./diffusion/scheduler_config.ts";
-import { DEFAULT_SCHEDULER_CONFIG } from "./diffusion/scheduler_config.ts";
-import type { UNetConfig } from "./nn/unet_config.ts";
+import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
+import { DEFAULT_SCHEDULER_CONFIG } from "../diffusion/scheduler_config.ts";
+import type { UNetConfig } from "../nn/unet_config.ts";
 import type { TrainConfig } from "./train_config.ts";
 import { DEFAULT_TRAIN_CONFIG } from "./train_config.ts";
 

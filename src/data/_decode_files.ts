@@ -1,5 +1,5 @@
 // Decoding many image files into one block of bytes, skipping the ones that fail.
-import { decodeImageRgb8 } from "./image.ts";
+import { decodeImageRgb8 } from "../images/image.ts";
 
 const MAX_NAMED_WARNINGS = 5;
 

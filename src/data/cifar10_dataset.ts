@@ -6,7 +6,7 @@
  */
 import { _cifar10Files } from "./_cifar10_files.ts";
 import { _cachedImages } from "./_dataset_cache.ts";
-import { _resizeRgb, _toBytes } from "./_resize.ts";
+import { _resizeRgb, _toBytes } from "../images/_resize.ts";
 import { DatasetError } from "./dataset_error.ts";
 import type { LoadDatasetOptions } from "./dataset_options.ts";
 import { createDataset, type Dataset } from "./in_memory_dataset.ts";

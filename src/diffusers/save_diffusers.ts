@@ -3,12 +3,12 @@
  *
  * @module
  */
-import { unetConfigToDiffusers } from "../nn/diffusers_config.ts";
-import { toDiffusersLayout } from "../nn/diffusers_layout.ts";
+import { unetConfigToDiffusers } from "./diffusers_config.ts";
+import { toDiffusersLayout } from "./diffusers_layout.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { NoiseScheduler } from "../diffusion/noise_scheduler.ts";
-import { _writeFileAtomic } from "./_atomic_write.ts";
-import { type Float32TensorData, writeSafetensors } from "./safetensors.ts";
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
+import { type Float32TensorData, writeSafetensors } from "../formats/safetensors.ts";
 
 /**
  * Writes `unet` and `scheduler` as a diffusers folder: `config.json` and
