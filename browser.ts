@@ -26,9 +26,10 @@ export * from "./src/backends/browser_backend.ts";
 export * from "./src/memory/out_of_memory.ts";
 export * from "./src/random.ts";
 export * from "./src/errors.ts";
-export * from "./src/presets/presets.ts";
-export * from "./src/presets/train_config.ts";
+export * from "./src/presets/mod.ts";
 export * from "./src/nn/mod.ts";
+// The createUNet that also takes a preset's name, as in mod.ts.
+export { createUNet } from "./src/presets/create_unet.ts";
 export * from "./src/diffusion/mod.ts";
 export * from "./src/formats/safetensors.ts";
 export * from "./src/images/png_encode.ts";

@@ -16,19 +16,99 @@
  * if (images.shape.join() !== "2,8,8,3") throw new Error(images.shape.join());
  * ```
  *
+ * This module exports what the README's API section lists. The rest of the public surface is in
+ * the subpath exports, one per folder: `@x/ddpm/nn` (layers, weights), `/diffusion` (every
+ * schedule, closed form and tensor op), `/presets`, `/formats` (bytes <-> arrays), `/images`,
+ * `/io` (files), `/data` (datasets), `/diffusers`, `/train` (the training loop's parts),
+ * `/backends` and `/memory`; `@x/ddpm/browser` is the part that runs in a web page.
+ *
  * @module
  */
-export * from "./src/backends/set_backend.ts";
-export * from "./src/memory/out_of_memory.ts";
-export * from "./src/random.ts";
-export * from "./src/errors.ts";
-export * from "./src/presets/mod.ts";
-export * from "./src/nn/mod.ts";
-export * from "./src/diffusion/mod.ts";
-export * from "./src/formats/mod.ts";
-export * from "./src/images/mod.ts";
-export * from "./src/data/mod.ts";
-export * from "./src/diffusers/mod.ts";
-export * from "./src/io/safetensors_file.ts";
-export * from "./src/io/save_grid.ts";
-export * from "./src/train/mod.ts";
+
+// Backends and memory.
+export { BACKEND_NAMES, type BackendName, setBackend } from "./src/backends/set_backend.ts";
+export { OutOfMemoryError } from "./src/memory/out_of_memory.ts";
+
+// Errors, and the caps on inputs they enforce.
+export { FormatError, InputError, LimitError } from "./src/errors.ts";
+export { DatasetError } from "./src/data/dataset_error.ts";
+export { CheckpointError } from "./src/train/checkpoint.ts";
+export { TrainingDivergedError } from "./src/train/train.ts";
+export { MAX_IMAGE_PIXELS } from "./src/images/image.ts";
+export { MAX_ZIP_INFLATED_BYTES } from "./src/formats/zip.ts";
+export { UNET_LIMITS } from "./src/nn/validate_unet_config.ts";
+export { MAX_TRAIN_TIMESTEPS } from "./src/diffusion/config_io.ts";
+
+// Presets and configs.
+export {
+  getPreset,
+  type Preset,
+  type PresetName,
+  presets,
+  type SampleConfig,
+} from "./src/presets/presets.ts";
+export { DEFAULT_TRAIN_CONFIG, type TrainConfig } from "./src/presets/train_config.ts";
+export { DEFAULT_UNET_CONFIG, type UNetConfig } from "./src/nn/unet_config.ts";
+export {
+  type BetaSchedule,
+  DEFAULT_SCHEDULER_CONFIG,
+  type PredictionType,
+  type SchedulerConfig,
+  type TimestepSpacing,
+  type VarianceType,
+} from "./src/diffusion/scheduler_config.ts";
+
+// The model.
+export { createUNet } from "./src/presets/create_unet.ts";
+export type { CreateUNetOptions } from "./src/nn/create_unet.ts";
+export type { PredictOptions, UNet } from "./src/nn/unet.ts";
+
+// Schedulers, and the schedules and closed forms as plain functions.
+export { DDPMScheduler } from "./src/diffusion/ddpm_scheduler.ts";
+export { DDIMScheduler } from "./src/diffusion/ddim_scheduler.ts";
+export {
+  NoiseScheduler,
+  type SchedulerStepOptions,
+  type SchedulerStepOutput,
+} from "./src/diffusion/noise_scheduler.ts";
+export { linearBetas, makeBetas } from "./src/diffusion/schedules.ts";
+export {
+  alphasFromBetas,
+  cumulativeProduct,
+  forwardCoefficients,
+  posteriorMeanCoefficients,
+  posteriorVariance,
+  type StepCoefficients,
+  stepCoefficients,
+} from "./src/diffusion/closed_forms.ts";
+
+// Sampling, likelihood, interpolation, inpainting.
+export { sample, type SampleOptions, type SampleStepInfo } from "./src/diffusion/sample.ts";
+export { evaluateNll, type NllOptions, type NllResult } from "./src/diffusion/nll.ts";
+export { interpolate, type InterpolateOptions } from "./src/diffusion/interpolate.ts";
+export { inpaint, type InpaintOptions } from "./src/diffusion/inpaint.ts";
+
+// Training.
+export { type StepMetrics, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";
+export { type StepInputs, type TrainState, trainStep } from "./src/train/train_step.ts";
+export { createAdamState } from "./src/train/optimizer.ts";
+export { type LoadedRun, loadRun } from "./src/train/load_run.ts";
+
+// Data, images and model files.
+export { type Dataset, loadDataset, type LoadDatasetOptions } from "./src/data/dataset.ts";
+export { imagesToGrid } from "./src/images/grid.ts";
+export { type GridOptions, gridPixels } from "./src/images/grid_pixels.ts";
+export { encodePng, type RgbaImage } from "./src/images/png_encode.ts";
+export type { GifFrame, GifOptions } from "./src/images/gif.ts";
+export { saveGrid } from "./src/io/save_grid.ts";
+export { saveGif } from "./src/io/save_gif.ts";
+export { loadPretrained, type PretrainedModel } from "./src/diffusers/pretrained.ts";
+export { saveDiffusers } from "./src/diffusers/save_diffusers.ts";
+export {
+  type Float32TensorData,
+  type HostTensor,
+  readSafetensors,
+  type SafetensorsContents,
+  writeSafetensors,
+} from "./src/formats/safetensors.ts";
+export { readTorchStateDict } from "./src/formats/torch_pickle.ts";

@@ -3,7 +3,8 @@
 // bare GEMM it would need, and the filter flip of the input gradient (Gather against an
 // exchange-matrix product). Run: deno bench -A bench/conv_grad_bench.ts
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, setBackend } from "../mod.ts";
+import { setBackend } from "../mod.ts";
+import { conv2d } from "../src/nn/mod.ts";
 
 await setBackend("wasm");
 

@@ -4,15 +4,9 @@
 // stock ops that backends without them run. Needs about 3 GB.
 // Run: deno bench -A bench/optimizer_bench.ts
 import * as tf from "@tensorflow/tfjs";
-import {
-  adamUpdate,
-  createAdamState,
-  emaUpdate,
-  globalNorm,
-  presets,
-  setBackend,
-  unetWeightSpecs,
-} from "../mod.ts";
+import { createAdamState, presets, setBackend } from "../mod.ts";
+import { unetWeightSpecs } from "../src/nn/mod.ts";
+import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
 import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
 import { ADAM, EMA, SUM_SQUARES } from "../src/train/_optimizer_kernels.ts";
 

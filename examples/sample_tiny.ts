@@ -6,7 +6,6 @@
 import {
   createUNet,
   DDIMScheduler,
-  imagesToGrid,
   loadRun,
   presets,
   sample,
@@ -14,6 +13,7 @@ import {
   saveGrid,
   setBackend,
 } from "../mod.ts";
+import { imagesToGrid } from "../src/images/mod.ts";
 
 await setBackend("wasm");
 const run = await loadRun("runs/tiny").catch(() => undefined);

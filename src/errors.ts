@@ -89,7 +89,8 @@ export class LimitError extends InputError {
  *
  * @example
  * ```ts
- * import { asFormatError, FormatError } from "@x/ddpm";
+ * import { FormatError } from "@x/ddpm";
+ * import { asFormatError } from "./errors.ts";
  * const e = asFormatError(new RangeError("ch must be <= 1024"), "config.json");
  * if (!(e instanceof FormatError) || e.message !== "config.json: ch must be <= 1024") {
  *   throw new Error(String(e));

@@ -15,7 +15,7 @@
  *
  * @example
  * ```ts
- * import { deriveSeed } from "@x/ddpm";
+ * import { deriveSeed } from "./random.ts";
  * if (deriveSeed(1, 2) !== deriveSeed(1, 2)) throw new Error("not deterministic");
  * if (deriveSeed(1, 2) === deriveSeed(1, 3)) throw new Error("no mixing");
  * ```
@@ -40,7 +40,7 @@ export function deriveSeed(seed: number, ...parts: number[]): number {
  *
  * @example
  * ```ts
- * import { mulberry32 } from "@x/ddpm";
+ * import { mulberry32 } from "./random.ts";
  * const a = mulberry32(7), b = mulberry32(7);
  * if (a() !== b()) throw new Error("not deterministic");
  * ```

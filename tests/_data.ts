@@ -1,7 +1,7 @@
 // Small deterministic image sets for tests: smooth blobs and stripes, not noise, so that a
 // model can learn them quickly.
 import * as tf from "@tensorflow/tfjs";
-import type { TrainingData } from "../mod.ts";
+import type { TrainingData } from "../src/train/mod.ts";
 
 /** `n` RGB images of `res` x `res` pixels as uint8 HWC, each a coloured disc on a gradient. */
 export function makeImages(n: number, res: number): Uint8Array {

@@ -2,17 +2,9 @@
 // untrained UNet predicts zero noise and would make any comparison of samplers trivial), saved
 // as a run folder the way `deno task train` writes one.
 import * as tf from "@tensorflow/tfjs";
-import {
-  checkpointName,
-  createUNet,
-  DEFAULT_TRAIN_CONFIG,
-  mulberry32,
-  presets,
-  type RunConfig,
-  saveCheckpoint,
-  type UNet,
-  type UNetConfig,
-} from "../mod.ts";
+import { createUNet, DEFAULT_TRAIN_CONFIG, presets, type UNet, type UNetConfig } from "../mod.ts";
+import { mulberry32 } from "../src/random.ts";
+import { checkpointName, type RunConfig, saveCheckpoint } from "../src/train/mod.ts";
 
 /** 16x16, two levels, attention at 8x8: a few milliseconds per forward pass. */
 export const DEMO_UNET: UNetConfig = {

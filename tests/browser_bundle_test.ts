@@ -27,8 +27,9 @@ const DENO_ONLY = [
   "src/backends/fast_cpu_kernels.ts",
   "src/cli/",
   "src/train/",
-  "src/io/safetensors_file.ts",
-  "src/io/save_grid.ts",
+  "src/io/",
+  "src/data/",
+  "src/diffusers/",
 ];
 
 /** The bundle's modules (esbuild heads each with a `// path` comment) and their lines. */

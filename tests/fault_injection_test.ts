@@ -2,7 +2,8 @@
 // and a torn metrics line. After each, nothing is lost: the newest complete checkpoint loads
 // and equals the same step of an uninterrupted run, and --resume continues. Issue 13.
 import { Image } from "imagescript";
-import { listCheckpoints, loadCheckpoint, presets, setBackend, train } from "../mod.ts";
+import { presets, setBackend, train } from "../mod.ts";
+import { listCheckpoints, loadCheckpoint } from "../src/train/mod.ts";
 import { makeImages } from "./_data.ts";
 import { assert, assertClose } from "./_assert.ts";
 

@@ -4,9 +4,11 @@ import { assert, assertClose } from "./_assert.ts";
 import { setBackend } from "../src/backends/set_backend.ts";
 import { decodeImage, decodeImageRgb8 } from "../src/images/image.ts";
 import { imagesToGrid } from "../src/images/grid.ts";
+import { tensorToImages } from "../src/images/png.ts";
+import { encodeGif } from "../src/images/gif.ts";
 import { saveGrid } from "../src/io/save_grid.ts";
-import { saveImages, tensorToImages } from "../src/images/png.ts";
-import { encodeGif, saveGif } from "../src/images/gif.ts";
+import { saveImages } from "../src/io/save_images.ts";
+import { saveGif } from "../src/io/save_gif.ts";
 
 await setBackend("cpu");
 

@@ -4,18 +4,18 @@
 import { deflateSync } from "node:zlib";
 import { Image } from "imagescript";
 import {
-  decodeImageRgb8,
   FormatError,
   LimitError,
-  loadImageFolder,
   loadPretrained,
-  loadTorchStateDictFile,
   MAX_IMAGE_PIXELS,
   presets,
   readTorchStateDict,
-  resolveSchedulerConfig,
-  validateUNetConfig,
 } from "../mod.ts";
+import { loadImageFolder } from "../src/data/mod.ts";
+import { resolveSchedulerConfig } from "../src/diffusion/mod.ts";
+import { decodeImageRgb8 } from "../src/images/mod.ts";
+import { loadTorchStateDictFile } from "../src/io/mod.ts";
+import { validateUNetConfig } from "../src/nn/mod.ts";
 import { openZip } from "../src/formats/zip.ts";
 import { _tfjsNodeInstalled } from "../src/backends/_tfjs_node_installed.ts";
 import { Pickle, zip } from "./_torch_writer.ts";

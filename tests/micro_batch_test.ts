@@ -3,13 +3,12 @@ import {
   createAdamState,
   createUNet,
   DDPMScheduler,
-  disposeCheckpoint,
-  loadCheckpoint,
   presets,
   setBackend,
   train,
   trainStep,
 } from "../mod.ts";
+import { disposeCheckpoint, loadCheckpoint } from "../src/train/mod.ts";
 import { makeData } from "./_data.ts";
 import { batchGradients, microBatches } from "../src/train/batch_gradients.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";

@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import { conv2d, type ConvPadding, mulberry32, setBackend } from "../mod.ts";
+import { setBackend } from "../mod.ts";
+import { conv2d, type ConvPadding } from "../src/nn/mod.ts";
+import { mulberry32 } from "../src/random.ts";
 import { assert, assertClose } from "./_assert.ts";
 
 type Case = { name: string; x: number[]; w: number[]; strides: number; pad: ConvPadding };

@@ -1,13 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
+import { presets, setBackend } from "../mod.ts";
 import {
   fromDiffusersLayout,
   normalizeDiffusersKey,
-  presets,
-  setBackend,
   toDiffusersLayout,
   unetConfigFromDiffusers,
   unetConfigToDiffusers,
-} from "../mod.ts";
+} from "../src/diffusers/mod.ts";
 import { assert } from "./_assert.ts";
 
 // google/ddpm-cifar10-32's unet/config.json, as published.

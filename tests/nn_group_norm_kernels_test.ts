@@ -1,7 +1,9 @@
 // The fused group-norm and swish kernels (src/backends/) against float64 host arithmetic and
 // against the composition of stock ops that backends without the kernels run.
 import * as tf from "@tensorflow/tfjs";
-import { groupNorm, mulberry32, resBlock, setBackend, swish } from "../mod.ts";
+import { setBackend } from "../mod.ts";
+import { groupNorm, resBlock, swish } from "../src/nn/mod.ts";
+import { mulberry32 } from "../src/random.ts";
 import { _groupNormBackward } from "../src/backends/_group_norm_backward.ts";
 import { _groupNormForward } from "../src/backends/_group_norm_forward.ts";
 import { _groupStatsOfTensor } from "../src/backends/_group_stats_memo.ts";

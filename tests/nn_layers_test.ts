@@ -1,15 +1,15 @@
 import * as tf from "@tensorflow/tfjs";
+import { setBackend } from "../mod.ts";
 import {
   groupNorm,
   matMul2d,
-  mulberry32,
   selfAttention,
-  setBackend,
   sinusoidalEmbedding,
   swish,
   timestepEmbedding,
   upsampleNearest2x,
-} from "../mod.ts";
+} from "../src/nn/mod.ts";
+import { mulberry32 } from "../src/random.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
 

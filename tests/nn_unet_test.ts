@@ -1,14 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
-import {
-  countUNetParams,
-  createUNet,
-  mulberry32,
-  presets,
-  setBackend,
-  type UNet,
-  type UNetConfig,
-  unetWeightSpecs,
-} from "../mod.ts";
+import { createUNet, presets, setBackend, type UNet, type UNetConfig } from "../mod.ts";
+import { countUNetParams, unetWeightSpecs } from "../src/nn/mod.ts";
+import { mulberry32 } from "../src/random.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
 

@@ -2,14 +2,9 @@
 // Adam of optimizer_test.ts and against the composition of stock ops that backends without
 // the kernels run (cpu with the kernels unregistered, and wasm).
 import * as tf from "@tensorflow/tfjs";
-import {
-  adamUpdate,
-  createAdamState,
-  emaUpdate,
-  globalNorm,
-  mulberry32,
-  setBackend,
-} from "../mod.ts";
+import { createAdamState, setBackend } from "../mod.ts";
+import { mulberry32 } from "../src/random.ts";
+import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
 import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
 import { ADAM, EMA, SUM_SQUARES } from "../src/train/_optimizer_kernels.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";

@@ -1,14 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
+import { createAdamState, setBackend } from "../mod.ts";
 import {
   adamUpdate,
   clipFactor,
-  createAdamState,
   emaDecayAt,
   emaUpdate,
   globalNorm,
   learningRateAt,
-  setBackend,
-} from "../mod.ts";
+} from "../src/train/mod.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { hostAdam } from "./_host_adam.ts";
 

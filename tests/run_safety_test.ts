@@ -5,13 +5,13 @@ import {
   CheckpointError,
   DatasetError,
   InputError,
-  listCheckpoints,
   loadRun,
   type Preset,
   presets,
   setBackend,
   train,
 } from "../mod.ts";
+import { listCheckpoints } from "../src/train/mod.ts";
 import { Image } from "imagescript";
 import { makeData } from "./_data.ts";
 import { assert } from "./_assert.ts";

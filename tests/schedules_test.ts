@@ -3,18 +3,19 @@
 import {
   alphasFromBetas,
   cumulativeProduct,
-  inferenceTimesteps,
+  forwardCoefficients,
   linearBetas,
   makeBetas,
   posteriorMeanCoefficients,
   posteriorVariance,
-  posteriorVariances,
-  predictEpsFromX0,
-  predictX0FromEps,
-  rescaleBetasZeroSnr,
   type SchedulerConfig,
   stepCoefficients,
 } from "../mod.ts";
+import {
+  inferenceTimesteps,
+  posteriorVariances,
+  rescaleBetasZeroSnr,
+} from "../src/diffusion/mod.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 
 const T = 1000;
@@ -136,12 +137,21 @@ Deno.test("posteriorMeanCoefficients() give eq. 11's mean when x_0 comes from ep
   const abar = abarOf({});
   for (const t of [1, 10, 487, 999]) {
     const [xt, eps] = [0.7, -1.3];
-    const x0 = predictX0FromEps(xt, eps, abar[t]);
+    const { sqrtAlphaProd, sqrtOneMinusAlphaProd } = forwardCoefficients(abar[t]);
+    const x0 = (xt - sqrtOneMinusAlphaProd * eps) / sqrtAlphaProd; // eq. 15
+    assertNear(sqrtAlphaProd * x0 + sqrtOneMinusAlphaProd * eps, xt, 1e-12, "eq. 4 round trip");
     const { x0Coef, xtCoef } = posteriorMeanCoefficients(abar[t], abar[t - 1]);
     const alpha = 1 - (1e-4 + (0.02 - 1e-4) * t / (T - 1));
     const eq11 = (xt - (1 - alpha) / Math.sqrt(1 - abar[t]) * eps) / Math.sqrt(alpha);
     assertNear(x0Coef * x0 + xtCoef * xt, eq11, 1e-10, `t=${t}`);
-    assertNear(predictEpsFromX0(xt, x0, abar[t]), eps, 1e-9, `t=${t}`);
+  }
+});
+
+Deno.test("forwardCoefficients() are sqrt(alpha-bar) and sqrt(1 - alpha-bar)", () => {
+  for (const a of [1, 0.9999, 0.36, 4e-5, 0]) {
+    const c = forwardCoefficients(a);
+    assertNear(c.sqrtAlphaProd ** 2, a, 1e-15);
+    assertNear(c.sqrtOneMinusAlphaProd ** 2, 1 - a, 1e-15);
   }
 });
 

@@ -1,5 +1,6 @@
 import { assert } from "./_assert.ts";
-import { loadTorchStateDictFile, readTorchStateDict } from "../src/formats/torch_pickle.ts";
+import { readTorchStateDict } from "../src/formats/torch_pickle.ts";
+import { loadTorchStateDictFile } from "../src/io/torch_file.ts";
 import { openZip } from "../src/formats/zip.ts";
 import { Pickle, zip } from "./_torch_writer.ts";
 

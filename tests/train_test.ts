@@ -1,13 +1,13 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   InputError,
-  loadCheckpoint,
   type Preset,
   presets,
   setBackend,
   train,
   TrainingDivergedError,
 } from "../mod.ts";
+import { loadCheckpoint } from "../src/train/mod.ts";
 import { makeData } from "./_data.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";

@@ -26,7 +26,8 @@ import type { _GroupNormDims } from "./_group_norm_stats.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { groupNorm, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { groupNorm } from "@x/ddpm/nn";
  * import { registerGroupNormKernels } from "./group_norm_kernels.ts";
  * await setBackend("cpu");
  * registerGroupNormKernels("cpu");

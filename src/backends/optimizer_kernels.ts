@@ -25,7 +25,8 @@ import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { emaUpdate, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { emaUpdate } from "@x/ddpm/train";
  * import { registerOptimizerKernels } from "./optimizer_kernels.ts";
  * await setBackend("cpu");
  * registerOptimizerKernels("cpu");

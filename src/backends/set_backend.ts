@@ -17,18 +17,11 @@ import { watchWebGpuErrors } from "./webgpu_errors.ts";
 import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
 import { preferThreadedWasm } from "./prefer_threaded_wasm.ts";
 
-/** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
-export type BackendName = "auto" | "onednn" | "wasm" | "cpu" | "webgpu" | "tensorflow";
+/** Every name {@linkcode setBackend} accepts, "auto" first: the one list of backends. */
+export const BACKEND_NAMES = ["auto", "onednn", "wasm", "cpu", "webgpu", "tensorflow"] as const;
 
-/** Every name {@linkcode setBackend} accepts, "auto" first. */
-export const BACKEND_NAMES: readonly BackendName[] = [
-  "auto",
-  "onednn",
-  "wasm",
-  "cpu",
-  "webgpu",
-  "tensorflow",
-];
+/** The backends {@linkcode setBackend} knows. "auto" picks the fastest one that starts. */
+export type BackendName = typeof BACKEND_NAMES[number];
 
 /** The npm packages that provide the native "tensorflow" backend, best first. */
 const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;

@@ -19,7 +19,8 @@ import { _swishBackward, _swishForward } from "./_swish_math.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { setBackend, swish } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { swish } from "@x/ddpm/nn";
  * import { registerSwishKernels } from "./swish_kernels.ts";
  * await setBackend("cpu");
  * registerSwishKernels("cpu");

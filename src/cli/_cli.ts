@@ -1,5 +1,4 @@
-// Shared plumbing of the command-line entry points: one-line errors and exit codes.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// Shared plumbing of the command-line entry points: flag values, one-line errors and exit codes.
 import { BACKEND_NAMES, type BackendName } from "../backends/set_backend.ts";
 import { InputError } from "../errors.ts";
 import { getPreset, type Preset, presets } from "../presets/presets.ts";
@@ -15,66 +14,29 @@ export class CliError extends InputError {
   }
 }
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+type Value = string | undefined;
 
-/** Parses flags strictly, turning node:util's errors into one-line CliErrors. */
-export function parseFlags<T extends Options>(
-  args: string[],
-  options: T,
-): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true }>>["values"] {
-  type Values = ReturnType<
-    typeof parseArgs<{ args: string[]; options: T; strict: true }>
-  >["values"];
-  let values: Values;
-  try {
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const msg = (err as Error).message;
-    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(msg);
-    if (ambiguous) {
-      const flag = ambiguous[1];
-      throw new CliError(
-        `${flag} needs a value, not another flag; to pass a negative number write ${flag}=-N`,
-        2,
-        { cause: err },
-      );
-    }
-    const first = msg.replace(/\. To specify a positional.*$/s, "").split("\n")[0];
-    throw new CliError(`${first}. Run with --help to see every flag.`, 2, { cause: err });
-  }
-  // `--steps=` parses as an empty string; silently using the default would hide the mistake.
-  for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
-    if (value === "") throw new CliError(`--${name} is empty: give it a value or leave it out`);
-  }
-  return values;
-}
-
-/** Parses a flag value as an integer in [min, max], or throws a CliError naming the flag. */
-export function intFlag(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min = 1,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new CliError(`--${name} must be an integer >= ${min}: got "${value}"`);
-  }
-  return n;
+/** Parses a flag value as an integer >= min, or throws a CliError naming the flag. */
+export function intFlag(name: string, value: Value, fallback: number, min = 1): number {
+  return parseNumber(name, value, fallback, { min, integer: true });
 }
 
 /** Parses a flag value as a finite number >= min, or throws a CliError naming the flag. */
-export function numberFlag(
+export function numberFlag(name: string, value: Value, fallback: number, min = 0): number {
+  return parseNumber(name, value, fallback, { min, integer: false });
+}
+
+function parseNumber(
   name: string,
-  value: string | undefined,
+  value: Value,
   fallback: number,
-  min = 0,
+  opts: { min: number; integer: boolean },
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min) {
-    throw new CliError(`--${name} must be a number >= ${min}: got "${value}"`);
+  if (!(opts.integer ? Number.isInteger(n) : Number.isFinite(n)) || n < opts.min) {
+    const kind = opts.integer ? "an integer" : "a number";
+    throw new CliError(`--${name} must be ${kind} >= ${opts.min}: got "${value}"`);
   }
   return n;
 }

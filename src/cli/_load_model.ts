@@ -8,12 +8,6 @@ import { getPreset, type SampleConfig } from "../presets/presets.ts";
 import { loadRun } from "../train/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
 
-/** The help lines of the model flags. */
-export const MODEL_HELP = `Model (one of):
-  --checkpoint PATH   run folder or checkpoint file written by \`deno task train\`
-                      (default: runs/tiny if it exists)
-  --pretrained DIR    diffusers model folder (config.json + diffusion_pytorch_model.*)`;
-
 /** A loaded model, its scheduler settings, a description and the run's data source if any. */
 export interface LoadedModel {
   unet: UNet;

@@ -2,36 +2,26 @@
 import { setBackend } from "../backends/set_backend.ts";
 import { modelRoutes, pageRoutes } from "./_demo_assets.ts";
 import { startDemoServer } from "./_demo_server.ts";
-import { loadModel, MODEL_HELP } from "./_load_model.ts";
-import { CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { loadModel } from "./_load_model.ts";
+import { CliError, intFlag, runCli } from "./_cli.ts";
+import { flag, MODEL_FLAGS, parseCommand } from "./_flags.ts";
 
-const HELP = `Usage: deno task demo [flags]
-
-Serves, on 127.0.0.1 only, a web page that loads the model's weights and samples in the
+const COMMAND = {
+  usage: "deno task demo [flags]",
+  intro: `Serves, on 127.0.0.1 only, a web page that loads the model's weights and samples in the
 browser on WebGPU, WebGL or WebAssembly (the best one that starts; ?backend=wasm in the page's
-address chooses), drawing x_t and the predicted x_0 as the reverse process runs.
-
-${MODEL_HELP}
-
-Server:
-  --port N            port on 127.0.0.1 (default 8000; 0 picks a free one)
-  -h, --help          show this help
-
-The page's address takes ?backend=auto|webgpu|webgl|wasm|cpu, &seed=N, &steps=N,
-&sampler=ddim|ddpm, &n=N (images) and &autostart=1.
-`;
+address chooses), drawing x_t and the predicted x_0 as the reverse process runs.`,
+  flags: {
+    ...MODEL_FLAGS,
+    port: flag("N", "port on 127.0.0.1 (default 8000; 0 picks a free one)", "Server:"),
+  },
+  outro: `The page's address takes ?backend=auto|webgpu|webgl|wasm|cpu, &seed=N, &steps=N,
+&sampler=ddim|ddpm, &n=N (images) and &autostart=1.`,
+};
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    checkpoint: { type: "string" },
-    pretrained: { type: "string" },
-    port: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   const port = intFlag("port", flags.port, 8000, 0);
   if (port > 65535) throw new CliError(`--port must be at most 65535: got ${port}`);
   // The server only holds the weights; the browser computes.

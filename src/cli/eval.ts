@@ -3,56 +3,48 @@ import { setBackend } from "../backends/set_backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
 import { loadDataset } from "../data/dataset.ts";
-import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
-import { loadModel, MODEL_HELP } from "./_load_model.ts";
+import { _writeFileAtomic } from "../io/_atomic_write.ts";
+import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
+import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
+import { loadModel } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 import { saveTermsPlot } from "./_terms_plot.ts";
 
-const HELP = `Usage: deno task eval [flags]
-
-Evaluates the variational bound on the negative log-likelihood (the paper's eq. 5 and
+const COMMAND = {
+  usage: "deno task eval [flags]",
+  intro: `Evaluates the variational bound on the negative log-likelihood (the paper's eq. 5 and
 Table 1) in bits per dimension: the prior term L_T, the KL terms and the discretized decoder
-L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's models).
-
-${MODEL_HELP}
-
-Data:
-  --data SRC          images to score: a folder of PNG/JPEG, a CIFAR-10 .bin file or folder
-                      (test_batch.bin for Table 1), or "emoji" (default: the run's data)
-  --n N               number of images, the first N of the source (default 16)
-
-Evaluation:
-  --timesteps N       timesteps per image: all T gives the bound itself; fewer gives an
-                      unbiased estimate (L_0 exact, N - 1 KL terms sampled) (default: all)
-  --batch N           image-timestep pairs per forward pass (default 16, fewer when the
-                      backend's memory limit needs it)
-  --seed N            seed of the forward-process noise (default 0)
-
-Output:
-  --out FILE          per-timestep terms and totals as JSON (default nll.json)
-  --plot FILE         the terms against t as a PNG (default nll.png)
-  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help          show this help
-`;
+L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's models).`,
+  flags: {
+    ...MODEL_FLAGS,
+    data: flag(
+      "SRC",
+      "images to score: a folder of PNG/JPEG, a CIFAR-10 .bin file or folder\n" +
+        '(test_batch.bin for Table 1), or "emoji" (default: the run\'s data)',
+      "Data:",
+    ),
+    n: flag("N", "number of images, the first N of the source (default 16)"),
+    timesteps: flag(
+      "N",
+      "timesteps per image: all T gives the bound itself; fewer gives an\n" +
+        "unbiased estimate (L_0 exact, N - 1 KL terms sampled) (default: all)",
+      "Evaluation:",
+    ),
+    batch: flag(
+      "N",
+      "image-timestep pairs per forward pass (default 16, fewer when the\n" +
+        "backend's memory limit needs it)",
+    ),
+    seed: flag("N", "seed of the forward-process noise (default 0)"),
+    out: outFlag("per-timestep terms and totals as JSON", "nll.json"),
+    plot: flag("FILE", "the terms against t as a PNG (default nll.png)"),
+    backend: FLAGS.backend,
+  },
+};
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    checkpoint: { type: "string" },
-    pretrained: { type: "string" },
-    data: { type: "string" },
-    n: { type: "string" },
-    timesteps: { type: "string" },
-    batch: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string" },
-    plot: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
   const batch = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
@@ -120,7 +112,7 @@ async function main(): Promise<number> {
     termsBitsPerDim: Array.from(nll.termsBitsPerDim, (v) => (Number.isNaN(v) ? null : v)),
     perImageBitsPerDim: Array.from(per),
   };
-  await Deno.writeTextFile(out, JSON.stringify(json, null, 1) + "\n");
+  await _writeFileAtomic(out, JSON.stringify(json, null, 1) + "\n");
   await saveTermsPlot(plot, nll.termsBitsPerDim);
   console.log(`wrote ${out} and ${plot} (terms over t = 0..${T - 1})`);
   return 0;

@@ -6,63 +6,40 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage, decodeImageRgb8 } from "../images/image.ts";
-import {
-  backendFlag,
-  choiceFlag,
-  CliError,
-  intFlag,
-  numberFlag,
-  parseFlags,
-  runCli,
-} from "./_cli.ts";
-import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
+import { backendFlag, choiceFlag, CliError, intFlag, numberFlag, runCli } from "./_cli.ts";
+import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
+import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 
-const HELP = `Usage: deno task inpaint [flags]
-
-Fills the unknown part of an image with the model's reverse process, re-noising the known
+const COMMAND = {
+  usage: "deno task inpaint [flags]",
+  intro: `Fills the unknown part of an image with the model's reverse process, re-noising the known
 part to every step's noise level (RePaint, Lugmayr et al. 2022). The output row shows the
-input with its hole in grey, then the completions; known pixels are kept exactly.
-
-${MODEL_HELP}
-
-Inpainting:
-  --image FILE        the image, PNG or JPEG (required)
-  --mask FILE         PNG or JPEG of the same framing: white = known, black = to fill
-                      (required)
-  --n N               number of completions (default 4)
-  --sampler NAME      ddpm (ancestral, the paper) or ddim (default ddpm)
-  --steps N           reverse steps (default: T for ddpm, 50 for ddim)
-  --resample N        RePaint resampling: tries per step, 1 = none (default 1; RePaint uses 10)
-  --eta X             DDIM noise scale (default 0)
-  --seed N            seed of the noise (default 0)
-
-Output:
-  --out FILE          PNG grid (default inpainted.png)
-  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help          show this help
-`;
+input with its hole in grey, then the completions; known pixels are kept exactly.`,
+  flags: {
+    ...MODEL_FLAGS,
+    image: flag("FILE", "the image, PNG or JPEG (required)", "Inpainting:"),
+    mask: flag(
+      "FILE",
+      "PNG or JPEG of the same framing: white = known, black = to fill\n(required)",
+    ),
+    n: flag("N", "number of completions (default 4)"),
+    sampler: samplerFlag("(default ddpm)"),
+    steps: flag("N", "reverse steps (default: T for ddpm, 50 for ddim)"),
+    resample: flag(
+      "N",
+      "RePaint resampling: tries per step, 1 = none (default 1; RePaint uses 10)",
+    ),
+    eta: FLAGS.eta,
+    seed: FLAGS.noiseSeed,
+    out: outFlag("PNG grid", "inpainted.png"),
+    backend: FLAGS.backend,
+  },
+};
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    checkpoint: { type: "string" },
-    pretrained: { type: "string" },
-    image: { type: "string" },
-    mask: { type: "string" },
-    n: { type: "string" },
-    sampler: { type: "string" },
-    steps: { type: "string" },
-    resample: { type: "string" },
-    eta: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   if (!flags.image || !flags.mask) {
     throw new CliError("Pass both --image and --mask (white = known, black = to fill)");
   }

@@ -5,50 +5,35 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../images/image.ts";
-import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
-import { loadModel, MODEL_HELP, readInput } from "./_load_model.ts";
+import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
+import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
+import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 
-const HELP = `Usage: deno task interpolate [flags]
-
-Interpolates two images through the diffusion's latent space (the paper's Figure 8): both
+const COMMAND = {
+  usage: "deno task interpolate [flags]",
+  intro: `Interpolates two images through the diffusion's latent space (the paper's Figure 8): both
 are diffused to step t with the same noise, mixed linearly, and denoised with the reverse
 process. Each row of the output starts with image a and ends with image b; in between are
-the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).
-
-${MODEL_HELP}
-
-Interpolation:
-  --a FILE            first image, PNG or JPEG (required)
-  --b FILE            second image, PNG or JPEG (required)
-  --t N[,N...]        diffusion steps, 0..T; several give one row each, e.g. 250,500,750,1000
-                      (default 500)
-  --lambdas N         interpolation points from 0 to 1 (default 11)
-  --seed N            seed of the noise (default 0)
-
-Output:
-  --out FILE          PNG grid (default interpolation.png)
-  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help          show this help
-`;
+the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).`,
+  flags: {
+    ...MODEL_FLAGS,
+    a: flag("FILE", "first image, PNG or JPEG (required)", "Interpolation:"),
+    b: flag("FILE", "second image, PNG or JPEG (required)"),
+    t: flag(
+      "N[,N...]",
+      "diffusion steps, 0..T; several give one row each, e.g. 250,500,750,1000\n(default 500)",
+    ),
+    lambdas: flag("N", "interpolation points from 0 to 1 (default 11)"),
+    seed: FLAGS.noiseSeed,
+    out: outFlag("PNG grid", "interpolation.png"),
+    backend: FLAGS.backend,
+  },
+};
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    checkpoint: { type: "string" },
-    pretrained: { type: "string" },
-    a: { type: "string" },
-    b: { type: "string" },
-    t: { type: "string" },
-    lambdas: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   if (!flags.a || !flags.b) throw new CliError("Pass both --a and --b: the images to interpolate");
   const lambdas = intFlag("lambdas", flags.lambdas, 11, 2);
   const seed = intFlag("seed", flags.seed, 0, 0);

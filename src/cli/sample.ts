@@ -4,73 +4,46 @@ import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
-import { saveGif } from "../images/gif.ts";
 import { imagesToGrid } from "../images/grid.ts";
+import { saveGif } from "../io/save_gif.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import type { SampleConfig } from "../presets/presets.ts";
 import { loadModel } from "./_load_model.ts";
-import {
-  backendFlag,
-  choiceFlag,
-  CliError,
-  intFlag,
-  numberFlag,
-  parseFlags,
-  runCli,
-} from "./_cli.ts";
+import { backendFlag, choiceFlag, CliError, intFlag, numberFlag, runCli } from "./_cli.ts";
+import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
 
-const HELP = `Usage: deno task sample [flags]
-
-Draws images with the reverse diffusion process and writes them as a PNG grid.
-
-Model (one of):
-  --checkpoint PATH   run folder or checkpoint file written by \`deno task train\`
-                      (default: runs/tiny if it exists)
-  --pretrained DIR    diffusers model folder (config.json + diffusion_pytorch_model.*)
-  --preset NAME       an untrained model: tiny, cifar10, celebahq256, lsun256
-
-Sampling:
-  --n N               number of images (default 16)
-  --sampler NAME      ddpm (ancestral, the paper) or ddim (default: the preset's, else ddim)
-  --steps N           reverse steps (default: the preset's, else 50 for ddim, 1000 for ddpm)
-  --eta X             DDIM noise scale, 0 = deterministic (default 0)
-  --seed N            seed of the noise (default 0)
-  --batch N           images per forward pass (default: all of them, or what fits in the
-                      backend's memory limit, measured)
-
-Output:
-  --out FILE          PNG grid (default samples.png)
-  --frames FILE       also write an animated GIF of the predicted x_0 along the way
-  --frame-count N     frames in the GIF and columns of --progressive (default 20)
-  --progressive FILE  also write a PNG grid of the predicted x_0 at those steps: one row per
-                      image, one column per step (the paper's Figure 6)
-  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help          show this help
-`;
+const COMMAND = {
+  usage: "deno task sample [flags]",
+  intro: "Draws images with the reverse diffusion process and writes them as a PNG grid.",
+  flags: {
+    ...MODEL_FLAGS,
+    preset: FLAGS.untrainedPreset,
+    n: flag("N", "number of images (default 16)", "Sampling:"),
+    sampler: samplerFlag("(default: the preset's, else ddim)"),
+    steps: flag("N", "reverse steps (default: the preset's, else 50 for ddim, 1000 for ddpm)"),
+    eta: FLAGS.eta,
+    seed: FLAGS.noiseSeed,
+    batch: flag(
+      "N",
+      "images per forward pass (default: all of them, or what fits in the\n" +
+        "backend's memory limit, measured)",
+    ),
+    out: outFlag("PNG grid", "samples.png"),
+    frames: flag("FILE", "also write an animated GIF of the predicted x_0 along the way"),
+    "frame-count": flag("N", "frames in the GIF and columns of --progressive (default 20)"),
+    progressive: flag(
+      "FILE",
+      "also write a PNG grid of the predicted x_0 at those steps: one row per\n" +
+        "image, one column per step (the paper's Figure 6)",
+    ),
+    backend: FLAGS.backend,
+  },
+};
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    checkpoint: { type: "string" },
-    pretrained: { type: "string" },
-    preset: { type: "string" },
-    n: { type: "string" },
-    sampler: { type: "string" },
-    steps: { type: "string" },
-    eta: { type: "string" },
-    seed: { type: "string" },
-    batch: { type: "string" },
-    out: { type: "string" },
-    frames: { type: "string" },
-    "frame-count": { type: "string" },
-    progressive: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
   const seed = intFlag("seed", flags.seed, 0, 0);
   const chunk = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);

@@ -3,68 +3,58 @@ import { setBackend } from "../backends/set_backend.ts";
 import type { PresetName } from "../presets/presets.ts";
 import { train } from "../train/train.ts";
 import type { TrainConfig } from "../presets/train_config.ts";
-import {
-  backendFlag,
-  CliError,
-  intFlag,
-  numberFlag,
-  parseFlags,
-  presetFlag,
-  runCli,
-} from "./_cli.ts";
+import { backendFlag, CliError, intFlag, numberFlag, presetFlag, runCli } from "./_cli.ts";
+import { type Command, flag, FLAGS, type FlagSpec, parseCommand } from "./_flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 
-const HELP = `Usage: deno task train [flags]
-
-Trains a DDPM with the paper's recipe (L_simple, Adam, warmup, clipping, EMA) and writes a
+const COMMAND = {
+  usage: "deno task train [flags]",
+  intro: `Trains a DDPM with the paper's recipe (L_simple, Adam, warmup, clipping, EMA) and writes a
 resumable run folder: config.json, checkpoints/, samples/, metrics.jsonl, loss.png.
-With no flags it trains the tiny preset on the built-in emoji faces, hearts and hands.
-
-  --data SOURCE         a folder of PNG/JPEG images, a CIFAR-10 .bin file or folder, or
-                        "emoji" (3,786 images from emoji-datasource-google) or "emoji:faces"
-                        (its 212 faces, hearts and hands; the default)
-  --preset NAME         tiny, cifar10, celebahq256, lsun256 (default tiny)
-  --out DIR             run folder (default runs/<preset>)
-  --steps N             total steps (default: the preset's; tiny: 2000)
-  --batch-size N        images per step (default: the preset's; tiny: 8)
-  --micro-batch N       most images per forward/backward pass; the passes' gradients add up
-                        to one step of the whole batch (default: chosen from the backend's
-                        memory limit, printed at the start and kept in config.json)
-  --lr X                peak learning rate (default: the preset's; tiny: 1e-3)
-  --sample-every N      write a grid of EMA samples every N steps, 0 = never
-                        (default: the preset's; tiny: 200)
-  --checkpoint-every N  write a checkpoint every N steps (default: the preset's; tiny: 200)
-  --resume              continue the run in --out from its last checkpoint (default: off)
-  --seed N              seed of the weights, the shuffle and the noise (default 0)
-  --backend NAME        auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help            show this help
-
-Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
+With no flags it trains the tiny preset on the built-in emoji faces, hearts and hands.`,
+  flags: {
+    data: flag(
+      "SOURCE",
+      "a folder of PNG/JPEG images, a CIFAR-10 .bin file or folder, or\n" +
+        '"emoji" (3,786 images from emoji-datasource-google) or "emoji:faces"\n' +
+        "(its 212 faces, hearts and hands; the default)",
+      "",
+    ),
+    preset: FLAGS.trainPreset,
+    out: flag("DIR", "run folder (default runs/<preset>)"),
+    steps: flag("N", "total steps (default: the preset's; tiny: 2000)"),
+    "batch-size": flag("N", "images per step (default: the preset's; tiny: 8)"),
+    "micro-batch": flag(
+      "N",
+      "most images per forward/backward pass; the passes' gradients add up\n" +
+        "to one step of the whole batch (default: chosen from the backend's\n" +
+        "memory limit, printed at the start and kept in config.json)",
+    ),
+    lr: flag("X", "peak learning rate (default: the preset's; tiny: 1e-3)"),
+    "sample-every": flag(
+      "N",
+      "write a grid of EMA samples every N steps, 0 = never\n(default: the preset's; tiny: 200)",
+    ),
+    "checkpoint-every": flag(
+      "N",
+      "write a checkpoint every N steps (default: the preset's; tiny: 200)",
+    ),
+    resume: {
+      type: "boolean",
+      help: "continue the run in --out from its last checkpoint (default: off)",
+    },
+    seed: flag("N", "seed of the weights, the shuffle and the noise (default 0)"),
+    backend: FLAGS.backend,
+  },
+  outro: `Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
 --resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every and
 --checkpoint-every replace the run's values (recorded in config.json); --preset and --seed
-must match the run's.
-`;
+must match the run's.`,
+} satisfies Command<Record<string, FlagSpec>>;
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    data: { type: "string" },
-    preset: { type: "string" },
-    out: { type: "string" },
-    steps: { type: "string" },
-    "batch-size": { type: "string" },
-    "micro-batch": { type: "string" },
-    lr: { type: "string" },
-    "sample-every": { type: "string" },
-    "checkpoint-every": { type: "string" },
-    resume: { type: "boolean" },
-    seed: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   const presetName = flags.preset ?? "tiny";
   const preset = presetFlag(presetName);
   const overrides: Partial<TrainConfig> = {};

@@ -3,7 +3,6 @@
 // key (32 bytes), uint32 LE length of the skipped list, then count * r * r * 3 bytes of RGB HWC
 // images, then the files skipped when it was built, as UTF-8 JSON (so a cached run still warns).
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { _ensureParent } from "../io/_fs.ts";
 
 const MAGIC = new TextEncoder().encode("DDPMDS02");
 const HEADER = 52;
@@ -95,8 +94,7 @@ export async function _cachedImages(
   file.set(images, HEADER);
   file.set(list, HEADER + images.length);
   try {
-    await _ensureParent(path);
-    await _writeFileAtomic(path, file);
+    await _writeFileAtomic(path, file, { createParent: true });
   } catch (err) {
     console.warn(
       `ddpm: could not write the dataset cache ${path} (${

@@ -41,7 +41,7 @@ function epochPermutation(size: number, seed: number, epoch: number): Uint32Arra
  *
  * @example One epoch of 10 images in batches of 5 visits each image once
  * ```ts
- * import { batchIndices } from "@x/ddpm";
+ * import { batchIndices } from "@x/ddpm/data";
  * const seen = [...batchIndices(10, 5, 1, 0), ...batchIndices(10, 5, 1, 1)].sort((a, b) => a - b);
  * if (seen.join() !== "0,1,2,3,4,5,6,7,8,9") throw new Error(seen.join());
  * ```

@@ -36,7 +36,7 @@ export interface Cifar10Batch {
  *
  * @example One record whose red plane is all 255
  * ```ts
- * import { parseCifar10 } from "@x/ddpm";
+ * import { parseCifar10 } from "@x/ddpm/data";
  * const record = new Uint8Array(3073);
  * record[0] = 7;
  * record.fill(255, 1, 1025);
@@ -81,7 +81,7 @@ export function parseCifar10(bytes: Uint8Array, name = "the CIFAR-10 file"): Cif
  *
  * @example
  * ```ts
- * import { loadCifar10 } from "@x/ddpm";
+ * import { loadCifar10 } from "@x/ddpm/data";
  * // Writing the sample file needs --allow-write; the example only runs with it.
  * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
  *   const dir = await Deno.makeTempDir();

@@ -29,7 +29,7 @@ export interface EmojiFolder {
  *
  * @example
  * ```ts
- * import { emojiFolder } from "@x/ddpm";
+ * import { emojiFolder } from "@x/ddpm/data";
  * const { dir } = await emojiFolder();
  * if (!dir.endsWith("img/google/64")) throw new Error(dir);
  * ```
@@ -75,7 +75,7 @@ export async function emojiFolder(): Promise<EmojiFolder> {
  *
  * @example
  * ```ts ignore
- * import { loadEmoji } from "@x/ddpm";
+ * import { loadEmoji } from "@x/ddpm/data";
  * const data = await loadEmoji({ resolution: 32 });
  * if (data.size !== 3786) throw new Error(String(data.size));
  * ```

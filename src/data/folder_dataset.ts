@@ -22,7 +22,7 @@ const IMAGE_FILE = /\.(png|jpe?g)$/i;
  *
  * @example
  * ```ts
- * import { listImageFiles } from "@x/ddpm";
+ * import { listImageFiles } from "@x/ddpm/data";
  * // Writing the sample folder needs --allow-write; the example only runs with it.
  * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
  *   const dir = await Deno.makeTempDir();
@@ -94,7 +94,7 @@ export async function listImageFiles(dir: string): Promise<string[]> {
  * @example
  * ```ts
  * import { Image } from "imagescript";
- * import { loadImageFolder } from "@x/ddpm";
+ * import { loadImageFolder } from "@x/ddpm/data";
  * // Writing the sample folder needs --allow-write; the example only runs with it.
  * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
  *   const dir = await Deno.makeTempDir();

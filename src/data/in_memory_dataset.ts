@@ -51,7 +51,8 @@ export interface CreateDatasetOptions {
  *
  * @example A flipped batch mirrors each row
  * ```ts
- * import { createDataset, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { createDataset } from "@x/ddpm/data";
  * await setBackend("cpu");
  * // One 2x2 image: left column black, right column white.
  * const data = createDataset(Uint8Array.of(0, 0, 0, 255, 255, 255, 0, 0, 0, 255, 255, 255), 2);

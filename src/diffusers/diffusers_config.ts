@@ -16,7 +16,8 @@ import { validateUNetConfig } from "../nn/validate_unet_config.ts";
  *
  * @example
  * ```ts
- * import { presets, unetConfigToDiffusers } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { unetConfigToDiffusers } from "@x/ddpm/diffusers";
  * const json = unetConfigToDiffusers(presets.cifar10.unet);
  * if (JSON.stringify(json.block_out_channels) !== "[128,256,256,256]") throw new Error();
  * ```
@@ -90,7 +91,8 @@ const DIFFUSERS_DEFAULTS: Record<string, unknown> = {
  *
  * @example Round trip
  * ```ts
- * import { presets, unetConfigFromDiffusers, unetConfigToDiffusers } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { unetConfigFromDiffusers, unetConfigToDiffusers } from "@x/ddpm/diffusers";
  * const cfg = unetConfigFromDiffusers(unetConfigToDiffusers(presets.cifar10.unet));
  * if (cfg.ch !== 128 || cfg.attnResolutions.join() !== "16") throw new Error();
  * ```

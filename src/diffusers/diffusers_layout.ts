@@ -34,7 +34,8 @@ const LEGACY_ATTENTION_NAMES: [RegExp, string][] = [
  *
  * @example
  * ```ts
- * import { normalizeDiffusersKey, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { normalizeDiffusersKey } from "@x/ddpm/diffusers";
  * await setBackend("cpu");
  * const k = normalizeDiffusersKey("mid_block.attentions.0.proj_attn.weight");
  * if (k !== "mid_block.attentions.0.to_out.0.weight") throw new Error(k);
@@ -60,7 +61,8 @@ export function normalizeDiffusersKey(key: string): string {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { toDiffusersLayout, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { toDiffusersLayout } from "@x/ddpm/diffusers";
  * await setBackend("cpu");
  * const t = await toDiffusersLayout("time_embedding.linear_1.weight", tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]));
  * if (t.shape.join() !== "3,2" || t.data.join() !== "1,4,2,5,3,6") throw new Error();
@@ -106,7 +108,8 @@ export async function toDiffusersLayout(
  *
  * @example
  * ```ts
- * import { fromDiffusersLayout, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { fromDiffusersLayout } from "@x/ddpm/diffusers";
  * await setBackend("cpu");
  * const w = fromDiffusersLayout("mid_block.attentions.0.to_q.weight", [2, 2, 1, 1], new Float32Array([1, 2, 3, 4]));
  * if (w.shape.join() !== "2,2" || (await w.data()).join() !== "1,3,2,4") throw new Error();

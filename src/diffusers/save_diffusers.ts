@@ -25,14 +25,7 @@ import { type Float32TensorData, writeSafetensors } from "../formats/safetensors
  *
  * @example
  * ```ts
- * import {
- *   createUNet,
- *   DDPMScheduler,
- *   loadPretrained,
- *   presets,
- *   saveDiffusers,
- *   setBackend,
- * } from "@x/ddpm";
+ * import { createUNet, DDPMScheduler, loadPretrained, presets, saveDiffusers, setBackend } from "@x/ddpm";
  * await setBackend("cpu");
  * // Writing needs --allow-write; without it this example checks nothing.
  * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {

@@ -33,35 +33,13 @@ const SPACINGS: readonly TimestepSpacing[] = ["linspace", "leading", "trailing"]
 type Key = keyof SchedulerConfig;
 const KEYS = Object.keys(DEFAULT_SCHEDULER_CONFIG) as Key[];
 
-/**
- * Converts a snake_case key to camelCase; camelCase keys pass through unchanged.
- *
- * @param key A key such as `"num_train_timesteps"`.
- * @returns The camelCase key, `"numTrainTimesteps"`.
- *
- * @example
- * ```ts
- * import { snakeToCamel } from "@x/ddpm";
- * if (snakeToCamel("beta_start") !== "betaStart") throw new Error("wrong key");
- * ```
- */
-export function snakeToCamel(key: string): string {
+/** `"num_train_timesteps"` -> `"numTrainTimesteps"`; camelCase keys pass through unchanged. */
+function snakeToCamel(key: string): string {
   return key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/**
- * Converts a camelCase key to snake_case.
- *
- * @param key A key such as `"numTrainTimesteps"`.
- * @returns The snake_case key, `"num_train_timesteps"`.
- *
- * @example
- * ```ts
- * import { camelToSnake } from "@x/ddpm";
- * if (camelToSnake("rescaleBetasZeroSnr") !== "rescale_betas_zero_snr") throw new Error("wrong");
- * ```
- */
-export function camelToSnake(key: string): string {
+/** `"numTrainTimesteps"` -> `"num_train_timesteps"`. */
+function camelToSnake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
@@ -72,7 +50,8 @@ export function camelToSnake(key: string): string {
  *
  * @example
  * ```ts
- * import { MAX_TRAIN_TIMESTEPS, resolveSchedulerConfig } from "@x/ddpm";
+ * import { MAX_TRAIN_TIMESTEPS } from "@x/ddpm";
+ * import { resolveSchedulerConfig } from "@x/ddpm/diffusion";
  * let threw = false;
  * try {
  *   resolveSchedulerConfig({ numTrainTimesteps: MAX_TRAIN_TIMESTEPS + 1 });
@@ -157,7 +136,7 @@ const VALIDATORS: Record<Key, (v: unknown) => void> = {
  *
  * @example
  * ```ts
- * import { resolveSchedulerConfig } from "@x/ddpm";
+ * import { resolveSchedulerConfig } from "@x/ddpm/diffusion";
  * const config = resolveSchedulerConfig({ betaSchedule: "scaled_linear" });
  * if (config.numTrainTimesteps !== 1000) throw new Error("default missing");
  * let threw = false;
@@ -197,7 +176,7 @@ export function resolveSchedulerConfig(partial: Partial<SchedulerConfig> = {}): 
  *
  * @example
  * ```ts
- * import { schedulerConfigFromJson } from "@x/ddpm";
+ * import { schedulerConfigFromJson } from "@x/ddpm/diffusion";
  * const config = schedulerConfigFromJson({
  *   _class_name: "DDPMScheduler", beta_schedule: "linear", variance_type: "fixed_large",
  * });
@@ -234,7 +213,8 @@ export function schedulerConfigFromJson(json: Record<string, unknown>): Schedule
  *
  * @example
  * ```ts
- * import { DEFAULT_SCHEDULER_CONFIG, schedulerConfigToJson } from "@x/ddpm";
+ * import { DEFAULT_SCHEDULER_CONFIG } from "@x/ddpm";
+ * import { schedulerConfigToJson } from "@x/ddpm/diffusion";
  * const json = schedulerConfigToJson(DEFAULT_SCHEDULER_CONFIG, "DDPMScheduler");
  * if (json.num_train_timesteps !== 1000) throw new Error("wrong key");
  * ```

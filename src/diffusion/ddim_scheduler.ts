@@ -11,7 +11,13 @@ import {
   type SchedulerStepOptions,
   type SchedulerStepOutput,
 } from "./noise_scheduler.ts";
-import { checkTimestep, posteriorVariance, stepCoefficients } from "./posterior.ts";
+import {
+  checkTimestep,
+  forwardCoefficients,
+  posteriorVariance,
+  stepCoefficients,
+} from "./closed_forms.ts";
+import { epsFromX0 } from "./process_ops.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
 
 /**
@@ -90,7 +96,7 @@ export class DDIMScheduler extends NoiseScheduler {
    */
   previousTimestep(t: number): number {
     checkTimestep(t, this.config.numTrainTimesteps);
-    return Math.max(t - Math.floor(this.config.numTrainTimesteps / this.numInferenceSteps), -1);
+    return this._previousByStride(t);
   }
 
   /**
@@ -146,10 +152,7 @@ export class DDIMScheduler extends NoiseScheduler {
       const x0Hat = this._clipOrThreshold(pred.x0);
       let eps = pred.eps;
       if (opts.useClippedModelOutput) {
-        eps = tf.div(
-          tf.sub(sample, tf.mul(x0Hat, Math.sqrt(c.alphaProdT))),
-          Math.sqrt(c.betaProdT),
-        ) as tf.Tensor4D;
+        eps = epsFromX0(sample, x0Hat, forwardCoefficients(c.alphaProdT));
       }
       // 6. "direction pointing to x_t" and 7. x_prev without noise (DDIM eq. 12).
       let prev = tf.add(

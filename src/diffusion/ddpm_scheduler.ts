@@ -15,7 +15,8 @@ import {
   posteriorMeanCoefficients,
   posteriorVariance,
   stepCoefficients,
-} from "./posterior.ts";
+} from "./closed_forms.ts";
+import { posteriorMean } from "./process_ops.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
 
 /**
@@ -96,7 +97,7 @@ export class DDPMScheduler extends NoiseScheduler {
     checkTimestep(t, this.config.numTrainTimesteps);
     const i = this.timesteps.indexOf(t);
     if (i >= 0) return i + 1 < this.timesteps.length ? this.timesteps[i + 1] : -1;
-    return Math.max(t - Math.floor(this.config.numTrainTimesteps / this.numInferenceSteps), -1);
+    return this._previousByStride(t);
   }
 
   /**
@@ -148,7 +149,7 @@ export class DDPMScheduler extends NoiseScheduler {
     //    mean coefficients and variance beta-tilde of the posterior q(x_{t-1} | x_t, x_0)
     //    (eqs. 6-7), all in float64 on the host.
     const c = stepCoefficients(this.alphasCumprod, t, prevT);
-    const { x0Coef, xtCoef } = posteriorMeanCoefficients(c.alphaProdT, c.alphaProdPrev);
+    const meanCoef = posteriorMeanCoefficients(c.alphaProdT, c.alphaProdPrev);
     const betaTilde = Math.max(posteriorVariance(c.alphaProdT, c.alphaProdPrev), 1e-20);
     return tf.tidy(() => {
       const { prediction, varianceValues } = this._splitModelOutput(modelOutput, sample);
@@ -158,7 +159,7 @@ export class DDPMScheduler extends NoiseScheduler {
       // 3. Clip (or dynamically threshold) x_0-hat to the data range, as the paper's sampler does.
       const x0Hat = this._clipOrThreshold(x0);
       // 4. mu-tilde(x_t, x_0-hat) = x0Coef x_0-hat + xtCoef x_t (eq. 7).
-      const mean = tf.add(tf.mul(x0Hat, x0Coef), tf.mul(sample, xtCoef)) as tf.Tensor4D;
+      const mean = posteriorMean(x0Hat, sample, meanCoef);
       // 5. x_{t-1} = mu-tilde + sigma_t z, z ~ N(0, I), except z = 0 on the step that lands on
       //    x_0 (Algorithm 2, lines 3-4).
       if (prevT < 0) return { prevSample: mean, predOriginalSample: x0Hat };

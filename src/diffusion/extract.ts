@@ -23,7 +23,8 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { extract, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { extract } from "@x/ddpm/diffusion";
  * await setBackend("cpu");
  * const v = extract(new Float64Array([10, 20, 30]), tf.tensor1d([2, 0], "int32"));
  * if (v.shape.join() !== "2,1,1,1") throw new Error(v.shape.join());

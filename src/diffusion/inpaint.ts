@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "../random.ts";
+import { forwardCoefficients } from "./closed_forms.ts";
+import { qSample } from "./process_ops.ts";
 import type { NoisePredictor, ReverseScheduler, SampleStepInfo } from "./sample.ts";
 
 /** Options of {@linkcode inpaint}. */
@@ -87,9 +89,11 @@ export async function inpaint(opts: InpaintOptions): Promise<tf.Tensor4D> {
   const ab = scheduler.alphasCumprod;
   const n = image.shape[0];
   const diffuse = (x0: tf.Tensor4D, alphaBar: number, s: number) =>
-    alphaBar === 1 ? x0 : x0.mul(Math.sqrt(alphaBar)).add(
-      tf.randomNormal(x0.shape, 0, 1, "float32", s).mul(Math.sqrt(1 - alphaBar)),
-    ) as tf.Tensor4D;
+    alphaBar === 1 ? x0 : qSample(
+      x0,
+      tf.randomNormal(x0.shape, 0, 1, "float32", s),
+      forwardCoefficients(alphaBar),
+    );
 
   let x = tf.tidy(() => {
     const z = tf.randomNormal(image.shape, 0, 1, "float32", deriveSeed(seed, 0x1a7)) as tf.Tensor4D;

@@ -6,6 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "../random.ts";
+import { forwardCoefficients } from "./closed_forms.ts";
+import { qSample } from "./process_ops.ts";
 import type { NoisePredictor, ReverseScheduler, SampleStepInfo } from "./sample.ts";
 
 /** Options of {@linkcode interpolate}. */
@@ -83,10 +85,10 @@ export async function interpolate(opts: InterpolateOptions): Promise<tf.Tensor4D
     let x = tf.tidy(() => {
       let xa = a, xb = b;
       if (t > 0) {
-        const ab = scheduler.alphasCumprod[t - 1];
+        const c = forwardCoefficients(scheduler.alphasCumprod[t - 1]);
         const eps = tf.randomNormal(a.shape, 0, 1, "float32", deriveSeed(seed, 0x1e7a));
-        xa = a.mul(Math.sqrt(ab)).add(eps.mul(Math.sqrt(1 - ab)));
-        xb = b.mul(Math.sqrt(ab)).add(eps.mul(Math.sqrt(1 - ab)));
+        xa = qSample(a as tf.Tensor4D, eps as tf.Tensor4D, c);
+        xb = qSample(b as tf.Tensor4D, eps as tf.Tensor4D, c);
       }
       // (1 - lambda) a + lambda b, which is exactly a at lambda 0 and exactly b at lambda 1.
       return xa.mul(weights(lambdas.map((l) => 1 - l))).add(

@@ -6,7 +6,8 @@
  */
 export * from "./scheduler_config.ts";
 export * from "./schedules.ts";
-export * from "./posterior.ts";
+export * from "./closed_forms.ts";
+export * from "./process_ops.ts";
 export * from "./timesteps.ts";
 export * from "./config_io.ts";
 export * from "./extract.ts";

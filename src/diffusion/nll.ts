@@ -8,8 +8,16 @@ import * as tf from "@tensorflow/tfjs";
 import { inferenceChunkSize } from "../memory/memory_limit.ts";
 import { explainOutOfMemory } from "../memory/out_of_memory.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
+import {
+  type ForwardCoefficients,
+  forwardCoefficients,
+  type PosteriorMeanCoefficients,
+  posteriorMeanCoefficients,
+  posteriorVariances,
+} from "./closed_forms.ts";
+import { posteriorMean, predictX0AndEps, qSample } from "./process_ops.ts";
 import { LOG_PROB_FLOOR, normalKl } from "./nll_math.ts";
-import type { SchedulerConfig } from "./scheduler_config.ts";
+import type { PredictionType, SchedulerConfig } from "./scheduler_config.ts";
 
 /** The part of a UNet that {@linkcode evaluateNll} needs. */
 export interface NllModel {
@@ -193,10 +201,10 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
     const mse = values.subarray(0, chunk.length);
     const dec = decT ? values.subarray(chunk.length) : null;
     chunk.forEach(([i, t], j) => {
-      // The means of q(x_{t-1} | x_t, x_0) and p(x_{t-1} | x_t) differ by coef1 (x0_pred - x0).
+      // The means of q(x_{t-1} | x_t, x_0) and p(x_{t-1} | x_t) differ by x0Coef (x0_pred - x0).
       terms[i * T + t] = t === 0
         ? dec![j]
-        : coef.klConst[t] + 0.5 * coef.mean1[t] ** 2 * mse[j] / coef.modelVar[t];
+        : coef.klConst[t] + 0.5 * coef.mean.x0Coef[t] ** 2 * mse[j] / coef.modelVar[t];
     });
     await onProgress?.({ done: start + chunk.length, total });
     // Let timers and signal handlers run during a long evaluation.
@@ -230,11 +238,10 @@ export async function evaluateNll(opts: NllOptions): Promise<NllResult> {
 
 /** Per-timestep float64 constants of the bound. */
 interface Coefficients {
-  sqrtAlphaBar: Float64Array;
-  sqrtOneMinusAlphaBar: Float64Array;
-  /** Posterior mean = mean1 * x_0 + mean2 * x_t (eq. 7). */
-  mean1: Float64Array;
-  mean2: Float64Array;
+  /** The forward process at t (eq. 4). */
+  forward: ForwardCoefficients<Float64Array>;
+  /** The posterior mean at t (eq. 7). */
+  mean: PosteriorMeanCoefficients<Float64Array>;
   /** Sigma_t^2 of p(x_{t-1} | x_t). */
   modelVar: Float64Array;
   /** The KL divergence's part that does not depend on the means, per dimension, in nats. */
@@ -247,23 +254,24 @@ function _coefficients(
   varianceType: string,
 ): Coefficients {
   const T = alphasCumprod.length;
+  const forward = Array.from(alphasCumprod, forwardCoefficients);
+  const mean = Array.from(
+    alphasCumprod,
+    (ab, t) => posteriorMeanCoefficients(ab, t > 0 ? alphasCumprod[t - 1] : 1),
+  );
   const c: Coefficients = {
-    sqrtAlphaBar: new Float64Array(T),
-    sqrtOneMinusAlphaBar: new Float64Array(T),
-    mean1: new Float64Array(T),
-    mean2: new Float64Array(T),
+    forward: {
+      sqrtAlphaProd: Float64Array.from(forward, (f) => f.sqrtAlphaProd),
+      sqrtOneMinusAlphaProd: Float64Array.from(forward, (f) => f.sqrtOneMinusAlphaProd),
+    },
+    mean: {
+      x0Coef: Float64Array.from(mean, (m) => m.x0Coef),
+      xtCoef: Float64Array.from(mean, (m) => m.xtCoef),
+    },
     modelVar: new Float64Array(T),
     klConst: new Float64Array(T),
   };
-  const postVar = new Float64Array(T);
-  for (let t = 0; t < T; t++) {
-    const ab = alphasCumprod[t], abPrev = t > 0 ? alphasCumprod[t - 1] : 1;
-    c.sqrtAlphaBar[t] = Math.sqrt(ab);
-    c.sqrtOneMinusAlphaBar[t] = Math.sqrt(1 - ab);
-    c.mean1[t] = betas[t] * Math.sqrt(abPrev) / (1 - ab);
-    c.mean2[t] = (1 - abPrev) * Math.sqrt(1 - betas[t]) / (1 - ab);
-    postVar[t] = betas[t] * (1 - abPrev) / (1 - ab);
-  }
+  const postVar = posteriorVariances(alphasCumprod);
   // beta-tilde is 0 at index 0; the reference clips its log to the value at index 1.
   const firstVar = T > 1 ? postVar[1] : betas[0];
   const large = varianceType.startsWith("fixed_large");
@@ -294,7 +302,7 @@ function _batchTerms(
   images: tf.Tensor4D,
   chunk: [number, number][],
   c: Coefficients,
-  opts: { predictionType: string; clipRange: number | null; seeds: number[] },
+  opts: { predictionType: PredictionType; clipRange: number | null; seeds: number[] },
 ): [tf.Tensor1D, tf.Tensor1D | undefined] {
   const b = chunk.length;
   const ts = chunk.map((p) => p[1]);
@@ -304,23 +312,22 @@ function _batchTerms(
   const noise = tf.concat(
     opts.seeds.map((s) => tf.randomNormal([1, h, w, ch], 0, 1, "float32", s)),
   );
-  const sqrtAb = col(c.sqrtAlphaBar), sqrt1mAb = col(c.sqrtOneMinusAlphaBar);
-  const xt = x0.mul(sqrtAb).add(noise.mul(sqrt1mAb)) as tf.Tensor4D;
+  const forward = {
+    sqrtAlphaProd: col(c.forward.sqrtAlphaProd),
+    sqrtOneMinusAlphaProd: col(c.forward.sqrtOneMinusAlphaProd),
+  };
+  const xt = qSample(x0, noise as tf.Tensor4D, forward);
   const out = unet.predict(xt, tf.tensor1d(ts, "int32"), { training: false });
   if (out.shape.join() !== x0.shape.join()) {
     throw new TypeError(
       `Cannot evaluate the NLL: the model returned shape [${out.shape}] for input [${x0.shape}]`,
     );
   }
-  let pred: tf.Tensor4D;
-  if (opts.predictionType === "epsilon") pred = xt.sub(out.mul(sqrt1mAb)).div(sqrtAb);
-  else if (opts.predictionType === "sample") pred = out;
-  else if (opts.predictionType === "v_prediction") pred = xt.mul(sqrtAb).sub(out.mul(sqrt1mAb));
-  else throw new RangeError(`Unknown predictionType "${opts.predictionType}"`);
+  let pred = predictX0AndEps(opts.predictionType, out, xt, forward).x0;
   if (opts.clipRange !== null) pred = tf.clipByValue(pred, -opts.clipRange, opts.clipRange);
   const mse = pred.sub(x0).square().mean([1, 2, 3]) as tf.Tensor1D;
   if (!ts.includes(0)) return [mse, undefined];
-  const mean = pred.mul(col(c.mean1)).add(xt.mul(col(c.mean2))) as tf.Tensor4D;
+  const mean = posteriorMean(pred, xt, { x0Coef: col(c.mean.x0Coef), xtCoef: col(c.mean.xtCoef) });
   const logScale = col(c.modelVar).log().mul(0.5) as tf.Tensor4D;
   const nll = _discretizedLogLikelihood(x0, mean, logScale).mean([1, 2, 3]).neg() as tf.Tensor1D;
   return [mse, nll];
@@ -354,7 +361,7 @@ function _discretizedLogLikelihood(
 async function _priorNats(images: tf.Tensor4D, alphaBarT: number): Promise<Float64Array> {
   const [n] = images.shape;
   const out = new Float64Array(n);
-  const sqrtAb = Math.sqrt(alphaBarT), logVar = Math.log(1 - alphaBarT);
+  const { sqrtAlphaProd } = forwardCoefficients(alphaBarT), logVar = Math.log(1 - alphaBarT);
   for (let start = 0; start < n; start += 64) {
     const size = Math.min(64, n - start);
     const part = images.slice([start, 0, 0, 0], [size, -1, -1, -1]);
@@ -364,7 +371,7 @@ async function _priorNats(images: tf.Tensor4D, alphaBarT: number): Promise<Float
     for (let i = 0; i < size; i++) {
       let sum = 0;
       for (let d = i * dims; d < (i + 1) * dims; d++) {
-        sum += normalKl(sqrtAb * data[d], logVar, 0, 0);
+        sum += normalKl(sqrtAlphaProd * data[d], logVar, 0, 0);
       }
       out[start + i] = sum / dims;
     }

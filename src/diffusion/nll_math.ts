@@ -23,7 +23,7 @@ export const LOG_PROB_FLOOR = 1e-12;
  *
  * @example
  * ```ts
- * import { normalKl } from "@x/ddpm";
+ * import { normalKl } from "@x/ddpm/diffusion";
  * // Shifting a unit Gaussian by 1 costs 1/2 nat.
  * if (Math.abs(normalKl(1, 0, 0, 0) - 0.5) > 1e-15) throw new Error("wrong KL");
  * ```
@@ -42,7 +42,7 @@ export function normalKl(mean1: number, logvar1: number, mean2: number, logvar2:
  *
  * @example
  * ```ts
- * import { approxStandardNormalCdf } from "@x/ddpm";
+ * import { approxStandardNormalCdf } from "@x/ddpm/diffusion";
  * if (approxStandardNormalCdf(0) !== 0.5) throw new Error("not symmetric");
  * if (Math.abs(approxStandardNormalCdf(1.96) - 0.975) > 1e-3) throw new Error("inaccurate");
  * ```
@@ -65,7 +65,7 @@ export function approxStandardNormalCdf(x: number): number {
  *
  * @example
  * ```ts
- * import { discretizedGaussianLogLikelihood } from "@x/ddpm";
+ * import { discretizedGaussianLogLikelihood } from "@x/ddpm/diffusion";
  * // A wide Gaussian centred on 0 puts half its mass in the bins of 1 (v = 255) and above 0.
  * let mass = 0;
  * for (let v = 128; v < 256; v++) {
@@ -96,7 +96,7 @@ export function discretizedGaussianLogLikelihood(
  *
  * @example
  * ```ts
- * import { natsToBitsPerDim } from "@x/ddpm";
+ * import { natsToBitsPerDim } from "@x/ddpm/diffusion";
  * if (natsToBitsPerDim(Math.LN2 * 3072, 3072) !== 1) throw new Error("wrong conversion");
  * ```
  */

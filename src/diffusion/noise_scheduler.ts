@@ -8,8 +8,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { resolveSchedulerConfig, schedulerConfigToJson } from "./config_io.ts";
 import { extract } from "./extract.ts";
-import { alphasFromBetas, cumulativeProduct } from "./posterior.ts";
-import type { StepCoefficients } from "./posterior.ts";
+import {
+  alphasFromBetas,
+  checkTimestep,
+  cumulativeProduct,
+  forwardCoefficients,
+  type StepCoefficients,
+} from "./closed_forms.ts";
+import { predictX0AndEps, qSample } from "./process_ops.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
 import { makeBetas } from "./schedules.ts";
 import { dynamicThreshold } from "./thresholding.ts";
@@ -62,8 +68,8 @@ export abstract class NoiseScheduler {
   timesteps: Int32Array;
   /** How many timesteps `step` visits: T until {@linkcode setTimesteps}. */
   numInferenceSteps: number;
-  #sqrtAbar: Float32Array;
-  #sqrtOneMinusAbar: Float32Array;
+  #sqrtAlphaProd: Float32Array;
+  #sqrtOneMinusAlphaProd: Float32Array;
 
   /**
    * Builds the schedule tables from a config; missing fields take the defaults of
@@ -77,8 +83,9 @@ export abstract class NoiseScheduler {
     this.alphas = alphasFromBetas(this.betas);
     this.alphasCumprod = cumulativeProduct(this.alphas);
     // Cast once: the forward process reads these for every training batch.
-    this.#sqrtAbar = Float32Array.from(this.alphasCumprod, Math.sqrt);
-    this.#sqrtOneMinusAbar = Float32Array.from(this.alphasCumprod, (a) => Math.sqrt(1 - a));
+    const forward = Array.from(this.alphasCumprod, forwardCoefficients);
+    this.#sqrtAlphaProd = Float32Array.from(forward, (c) => c.sqrtAlphaProd);
+    this.#sqrtOneMinusAlphaProd = Float32Array.from(forward, (c) => c.sqrtOneMinusAlphaProd);
     const T = this.config.numTrainTimesteps;
     this.numInferenceSteps = T;
     this.timesteps = Int32Array.from({ length: T }, (_, i) => T - 1 - i);
@@ -173,10 +180,10 @@ export abstract class NoiseScheduler {
   addNoise(x0: tf.Tensor4D, noise: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
     this._checkBatch("addNoise", x0, noise, t);
     return tf.tidy(() =>
-      tf.add(
-        tf.mul(extract(this.#sqrtAbar, t, x0.rank), x0),
-        tf.mul(extract(this.#sqrtOneMinusAbar, t, x0.rank), noise),
-      )
+      qSample(x0, noise, {
+        sqrtAlphaProd: extract(this.#sqrtAlphaProd, t, x0.rank),
+        sqrtOneMinusAlphaProd: extract(this.#sqrtOneMinusAlphaProd, t, x0.rank),
+      })
     );
   }
 
@@ -205,10 +212,15 @@ export abstract class NoiseScheduler {
     this._checkBatch("getVelocity", x0, noise, t);
     return tf.tidy(() =>
       tf.sub(
-        tf.mul(extract(this.#sqrtAbar, t, x0.rank), noise),
-        tf.mul(extract(this.#sqrtOneMinusAbar, t, x0.rank), x0),
+        tf.mul(extract(this.#sqrtAlphaProd, t, x0.rank), noise),
+        tf.mul(extract(this.#sqrtOneMinusAlphaProd, t, x0.rank), x0),
       )
     );
+  }
+
+  /** t minus the stride floor(T / numInferenceSteps), or -1 (x_0) past the first timestep. */
+  protected _previousByStride(t: number): number {
+    return Math.max(t - Math.floor(this.config.numTrainTimesteps / this.numInferenceSteps), -1);
   }
 
   /**
@@ -272,28 +284,14 @@ export abstract class NoiseScheduler {
     return { prediction: modelOutput, varianceValues: null };
   }
 
-  /** x_0 and eps from the model output, whatever it predicts (eq. 15 for eps; v by its definition). */
+  /** x_0 and eps from the model output, whatever it predicts (see {@linkcode predictX0AndEps}). */
   protected _predictX0AndEps(
     prediction: tf.Tensor4D,
     sample: tf.Tensor4D,
     c: StepCoefficients,
   ): { x0: tf.Tensor4D; eps: tf.Tensor4D } {
-    const sa = Math.sqrt(c.alphaProdT), sb = Math.sqrt(c.betaProdT);
-    switch (this.config.predictionType) {
-      case "epsilon":
-        return { x0: tf.div(tf.sub(sample, tf.mul(prediction, sb)), sa), eps: prediction };
-      case "sample":
-        // A clone, so that the returned x_0-hat is never the caller's own tensor.
-        return {
-          x0: tf.clone(prediction),
-          eps: tf.div(tf.sub(sample, tf.mul(prediction, sa)), sb),
-        };
-      case "v_prediction":
-        return {
-          x0: tf.sub(tf.mul(sample, sa), tf.mul(prediction, sb)),
-          eps: tf.add(tf.mul(prediction, sa), tf.mul(sample, sb)),
-        };
-    }
+    const forward = forwardCoefficients(c.alphaProdT);
+    return predictX0AndEps(this.config.predictionType, prediction, sample, forward);
   }
 
   /** Dynamic thresholding when configured, else clipping when configured, else x_0 as is. */

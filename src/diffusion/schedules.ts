@@ -68,7 +68,7 @@ export function linearBetas(
  *
  * @example
  * ```ts
- * import { scaledLinearBetas } from "@x/ddpm";
+ * import { scaledLinearBetas } from "@x/ddpm/diffusion";
  * const betas = scaledLinearBetas(0.00085, 0.012, 1000);
  * if (Math.abs(betas[999] - 0.012) > 1e-15) throw new Error("wrong end");
  * ```
@@ -92,7 +92,7 @@ export function scaledLinearBetas(
  *
  * @example
  * ```ts
- * import { squaredcosCapV2Betas } from "@x/ddpm";
+ * import { squaredcosCapV2Betas } from "@x/ddpm/diffusion";
  * const betas = squaredcosCapV2Betas(1000);
  * if (betas[999] !== 0.999) throw new Error("the last beta is capped");
  * ```
@@ -118,7 +118,7 @@ export function squaredcosCapV2Betas(numTrainTimesteps: number, maxBeta = 0.999)
  *
  * @example
  * ```ts
- * import { sigmoidBetas } from "@x/ddpm";
+ * import { sigmoidBetas } from "@x/ddpm/diffusion";
  * const betas = sigmoidBetas(1e-4, 0.02, 1000);
  * if (!(betas[0] > 1e-4 && betas[999] < 0.02)) throw new Error("outside the range");
  * ```
@@ -144,7 +144,8 @@ export function sigmoidBetas(
  *
  * @example
  * ```ts
- * import { linearBetas, rescaleBetasZeroSnr } from "@x/ddpm";
+ * import { linearBetas } from "@x/ddpm";
+ * import { rescaleBetasZeroSnr } from "@x/ddpm/diffusion";
  * const betas = rescaleBetasZeroSnr(linearBetas(1e-4, 0.02, 1000));
  * if (betas[999] !== 1) throw new Error("terminal SNR is not zero");
  * ```

@@ -18,7 +18,8 @@ import * as tf from "@tensorflow/tfjs";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { dynamicThreshold, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { dynamicThreshold } from "@x/ddpm/diffusion";
  * await setBackend("cpu");
  * const x = tf.tensor4d([0, 1, 2, 4], [1, 1, 1, 4]);
  * const y = dynamicThreshold(x, { ratio: 1, maxValue: 2 });

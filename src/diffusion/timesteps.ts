@@ -58,7 +58,7 @@ function npArangeDown(start: number, step: number, n: number): Float64Array {
  *
  * @example
  * ```ts
- * import { inferenceTimesteps } from "@x/ddpm";
+ * import { inferenceTimesteps } from "@x/ddpm/diffusion";
  * const ts = inferenceTimesteps(4, {
  *   numTrainTimesteps: 1000, timestepSpacing: "trailing", stepsOffset: 0,
  * });

@@ -6,3 +6,4 @@
  */
 export * from "./safetensors.ts";
 export * from "./torch_pickle.ts";
+export { MAX_ZIP_INFLATED_BYTES } from "./zip.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { asFormatError, FormatError, InputError } from "../errors.ts";
+import { FormatError } from "../errors.ts";
 import { openZip, type ZipArchive } from "./zip.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 import type { HostTensor } from "./safetensors.ts";
@@ -563,40 +563,4 @@ export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
   const out = new Map<string, HostTensor>();
   collect(root, "", out);
   return out;
-}
-
-/**
- * Reads a `torch.save` state-dict file from disk (needs `--allow-read`).
- *
- * @param path The `.bin`/`.pt`/`.pth` file.
- * @returns The tensors by name, as {@linkcode readTorchStateDict} gives them.
- * @throws {InputError} naming the path when the file is missing; a {@linkcode FormatError}
- *   when it is malformed or unsafe, with the reader's error as `cause`.
- *
- * @example
- * ```ts
- * import { loadTorchStateDictFile } from "@x/ddpm";
- * const missing = await loadTorchStateDictFile("/nonexistent/model.bin").catch((e) => e);
- * if (!(missing instanceof Error)) throw new Error("a missing file loaded");
- * ```
- */
-export async function loadTorchStateDictFile(path: string): Promise<Map<string, HostTensor>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read torch state dict ${path}: it does not exist`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  try {
-    return readTorchStateDict(bytes);
-  } catch (err) {
-    throw err instanceof FormatError
-      ? new FormatError(`${path}: ${err.message}`, { cause: err })
-      : asFormatError(err, path);
-  }
 }

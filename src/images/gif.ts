@@ -5,7 +5,6 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { Frame, GIF, Image } from "imagescript";
-import { _ensureParent } from "../io/_fs.ts";
 import { _gridImage } from "./_grid_image.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
 import type { GridOptions } from "./grid_pixels.ts";
@@ -37,7 +36,8 @@ export interface GifOptions extends GridOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { GIF } from "imagescript";
- * import { encodeGif, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { encodeGif } from "@x/ddpm/images";
  * await setBackend("cpu");
  * const frames = [-1, 0, 1].map((v) => tf.fill([4, 8, 8, 3], v) as tf.Tensor4D);
  * const gif = await GIF.decode(await encodeGif(frames, { delayMs: 50 }));
@@ -69,40 +69,6 @@ export async function encodeGif(frames: GifFrame[], opts: GifOptions = {}): Prom
     gifFrames.push(Frame.from(image, ms));
   }
   return await new GIF(gifFrames).encode();
-}
-
-/**
- * Writes an animated GIF (see {@linkcode encodeGif}), creating the parent folder if needed.
- *
- * @param frames The frames in order.
- * @param path Where to write the GIF.
- * @param opts Timing, and the grid layout of tensor frames.
- * @returns Nothing; the file exists when the promise resolves.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs";
- * import { saveGif, setBackend } from "@x/ddpm";
- * await setBackend("cpu");
- * // Writing needs --allow-write; the example only runs with it.
- * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
- *   const dir = await Deno.makeTempDir();
- *   const frames = [tf.zeros([1, 4, 4, 3]) as tf.Tensor4D, tf.ones([1, 4, 4, 3]) as tf.Tensor4D];
- *   await saveGif(frames, `${dir}/steps.gif`);
- *   tf.dispose(frames);
- *   if ((await Deno.stat(`${dir}/steps.gif`)).size === 0) throw new Error("empty");
- *   await Deno.remove(dir, { recursive: true });
- * }
- * ```
- */
-export async function saveGif(
-  frames: GifFrame[],
-  path: string,
-  opts: GifOptions = {},
-): Promise<void> {
-  const gif = await encodeGif(frames, opts);
-  await _ensureParent(path);
-  await Deno.writeFile(path, gif);
 }
 
 async function frameImage(frame: GifFrame, opts: GridOptions, i: number): Promise<Image> {

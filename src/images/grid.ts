@@ -21,7 +21,8 @@ import { encodePng } from "./png_encode.ts";
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { Image } from "imagescript";
- * import { imagesToGrid, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { imagesToGrid } from "@x/ddpm/images";
  * await setBackend("cpu");
  * const x = tf.zeros([4, 2, 2, 3]) as tf.Tensor4D;
  * const grid = await Image.decode(await imagesToGrid(x));

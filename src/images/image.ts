@@ -44,7 +44,7 @@ export interface DecodeImageOptions {
  * @example A half-transparent black pixel becomes grey on white
  * ```ts
  * import { Image } from "imagescript";
- * import { decodeImageRgb8 } from "@x/ddpm";
+ * import { decodeImageRgb8 } from "@x/ddpm/images";
  * const img = new Image(1, 1);
  * img.bitmap.set([0, 0, 0, 51]);
  * const rgb = await decodeImageRgb8(await img.encode(), { resolution: 1 });
@@ -98,7 +98,7 @@ export async function decodeImageRgb8(
  * @example A white 4x2 PNG becomes a 2x2 image of ones
  * ```ts
  * import { Image } from "imagescript";
- * import { decodeImage } from "@x/ddpm";
+ * import { decodeImage } from "@x/ddpm/images";
  * const png = await new Image(4, 2).fill(0xffffffff).encode();
  * const x = await decodeImage(png, { resolution: 2 });
  * if (x.length !== 12 || x.some((v) => v !== 1)) throw new Error(String(x));

@@ -1,25 +1,12 @@
 /**
- * Image and dataset input/output: PNG grids, GIFs, image decoding, and the training datasets.
+ * Files on disk: safetensors and PyTorch state dicts read from and written to paths, and
+ * batches of images saved as PNGs, grids and GIFs. Every write goes to a temporary file that
+ * is renamed into place, so a crash never leaves a partial file under the final name.
  *
  * @module
  */
-export * from "../images/image.ts";
-export * from "../images/png.ts";
-export * from "../images/grid_pixels.ts";
-export * from "../images/grid.ts";
-export * from "./save_grid.ts";
-export * from "../images/png_encode.ts";
-export * from "../images/gif.ts";
-export * from "../data/dataset_error.ts";
-export * from "../data/dataset_options.ts";
-export * from "../data/in_memory_dataset.ts";
-export * from "../data/batch_indices.ts";
-export * from "../data/folder_dataset.ts";
-export * from "../data/cifar10_dataset.ts";
-export * from "../data/emoji_dataset.ts";
-export * from "../data/dataset.ts";
-export * from "../formats/safetensors.ts";
 export * from "./safetensors_file.ts";
-export * from "../formats/torch_pickle.ts";
-export * from "../diffusers/pretrained.ts";
-export * from "../diffusers/save_diffusers.ts";
+export * from "./torch_file.ts";
+export * from "./save_images.ts";
+export * from "./save_grid.ts";
+export * from "./save_gif.ts";

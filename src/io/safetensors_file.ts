@@ -1,17 +1,18 @@
 /**
  * Safetensors files on disk: {@linkcode readSafetensors} and {@linkcode writeSafetensors} with
- * Deno's file system, writes atomic.
+ * a path.
  *
  * @module
  */
 import { asFormatError, InputError } from "../errors.ts";
-import { _writeFileAtomic } from "./_atomic_write.ts";
 import {
   type Float32TensorData,
   readSafetensors,
   type SafetensorsContents,
   writeSafetensors,
 } from "../formats/safetensors.ts";
+import { _writeFileAtomic } from "./_atomic_write.ts";
+import { _readFileOr } from "./_read_file.ts";
 
 /**
  * Reads and parses a safetensors file from disk (needs `--allow-read`).
@@ -23,23 +24,16 @@ import {
  *
  * @example A missing file is named in the error
  * ```ts
- * import { loadSafetensorsFile } from "@x/ddpm";
+ * import { loadSafetensorsFile } from "@x/ddpm/io";
  * const err = await loadSafetensorsFile("/nonexistent/model.safetensors").catch((e) => e);
  * if (!String(err).includes("/nonexistent/model.safetensors")) throw new Error(String(err));
  * ```
  */
 export async function loadSafetensorsFile(path: string): Promise<SafetensorsContents> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read safetensors file ${path}: it does not exist`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
+  const bytes = await _readFileOr(
+    path,
+    (cause) => new InputError(`Cannot read safetensors file ${path}: it does not exist`, { cause }),
+  );
   try {
     return readSafetensors(bytes);
   } catch (err) {
@@ -58,7 +52,7 @@ export async function loadSafetensorsFile(path: string): Promise<SafetensorsCont
  *
  * @example
  * ```ts
- * import { loadSafetensorsFile, saveSafetensorsFile } from "@x/ddpm";
+ * import { loadSafetensorsFile, saveSafetensorsFile } from "@x/ddpm/io";
  * // Writing needs --allow-write; without it this example checks nothing.
  * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
  *   const path = await Deno.makeTempFile({ suffix: ".safetensors" });

@@ -4,9 +4,9 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { _ensureParent } from "./_fs.ts";
 import { imagesToGrid } from "../images/grid.ts";
 import type { GridOptions } from "../images/grid_pixels.ts";
+import { _writeFileAtomic } from "./_atomic_write.ts";
 
 /**
  * Writes a batch of images in [-1, 1] as one PNG grid (see {@linkcode imagesToGrid}),
@@ -39,6 +39,5 @@ export async function saveGrid(
   opts: GridOptions = {},
 ): Promise<void> {
   const png = await imagesToGrid(images, opts);
-  await _ensureParent(path);
-  await Deno.writeFile(path, png);
+  await _writeFileAtomic(path, png, { createParent: true });
 }

@@ -18,7 +18,8 @@ import { _ensureSwishGradient } from "./_swish_grad.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { swish, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { swish } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = await swish(tf.tensor1d([0, 1])).data();
  * if (y[0] !== 0 || Math.abs(y[1] - 1 / (1 + Math.exp(-1))) > 1e-6) throw new Error();

@@ -43,7 +43,8 @@ export interface AttentionOptions {
  * @example A zero output projection makes the block the identity
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { selfAttention, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { selfAttention } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const lin = (z: boolean) => ({
  *   kernel: (z ? tf.zeros([4, 4]) : tf.ones([4, 4])) as tf.Tensor2D,

@@ -44,7 +44,8 @@ type Explicit = [[number, number], [number, number], [number, number], [number, 
  * @example Matches tf.conv2d
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { conv2d, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { conv2d } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const x = tf.ones([1, 4, 4, 2]) as tf.Tensor4D;
  * const w = tf.ones([3, 3, 2, 1]) as tf.Tensor4D;

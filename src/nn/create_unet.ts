@@ -4,7 +4,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { getPreset, type PresetName } from "../presets/presets.ts";
 import { deriveSeed, mulberry32 } from "../random.ts";
 import { type UNet, UNetModel } from "./unet.ts";
 import { DEFAULT_UNET_CONFIG, type UNetConfig } from "./unet_config.ts";
@@ -24,28 +23,31 @@ export interface CreateUNetOptions {
  * head), so a new model predicts exactly zero. The same seed gives the same weights on
  * every backend.
  *
- * @param config A config (missing fields take `DEFAULT_UNET_CONFIG`) or a preset name.
+ * This is the layer below presets: the `createUNet` of the package root also takes a preset
+ * name (`createUNet("tiny")`).
+ *
+ * @param config A config; missing fields take `DEFAULT_UNET_CONFIG`.
  * @param opts The seed.
  * @returns A UNet; call `dispose()` when done.
  *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { createUNet, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { createUNet, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
  * await setBackend("wasm");
- * const unet = createUNet("tiny", { seed: 0 });
- * const eps = unet.predict(tf.randomNormal([2, 32, 32, 3]), tf.tensor1d([1, 999], "int32"));
+ * const small = { ...DEFAULT_UNET_CONFIG, resolution: 8, ch: 16, chMult: [1, 2], numGroups: 8 };
+ * const unet = createUNet({ ...small, numResBlocks: 1, attnResolutions: [4] }, { seed: 0 });
+ * const eps = unet.predict(tf.randomNormal([2, 8, 8, 3]), tf.tensor1d([1, 999], "int32"));
  * if ((await tf.max(tf.abs(eps)).data())[0] !== 0) throw new Error("a fresh UNet predicts 0");
  * unet.dispose();
  * ```
  */
-export function createUNet(
-  config: UNetConfig | PresetName,
-  opts: CreateUNetOptions = {},
-): UNet {
-  const cfg: UNetConfig = typeof config === "string"
-    ? structuredClone(getPreset(config).unet)
-    : { ...structuredClone(DEFAULT_UNET_CONFIG) as UNetConfig, ...structuredClone(config) };
+export function createUNet(config: UNetConfig, opts: CreateUNetOptions = {}): UNet {
+  const cfg: UNetConfig = {
+    ...structuredClone(DEFAULT_UNET_CONFIG) as UNetConfig,
+    ...structuredClone(config),
+  };
   validateUNetConfig(cfg);
   const seed = opts.seed ?? 0;
   const weights = new Map<string, tf.Variable>();

@@ -18,7 +18,8 @@ import type { DenseWeights } from "./layer_weights.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { dense, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { dense } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = dense(tf.ones([2, 3]), { kernel: tf.ones([3, 4]), bias: tf.ones([4]) });
  * if (y.shape.join() !== "2,4" || (await y.data())[0] !== 4) throw new Error();
@@ -48,7 +49,8 @@ export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { matMul2d, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { matMul2d } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = matMul2d(tf.tensor2d([1, 2], [1, 2]), tf.tensor2d([3, 4], [2, 1]));
  * if ((await y.data())[0] !== 11) throw new Error();

@@ -18,7 +18,8 @@ import type { ConvWeights } from "./layer_weights.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { downsample, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { downsample } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = downsample(tf.ones([1, 8, 8, 2]) as tf.Tensor4D, {
  *   kernel: tf.ones([3, 3, 2, 2]), bias: tf.zeros([2]),

@@ -39,7 +39,8 @@ export interface GroupNormOptions {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { groupNorm, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { groupNorm } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
  * const y = groupNorm(x, { gamma: tf.ones([1]), beta: tf.zeros([1]) }, { groups: 1 });
@@ -49,7 +50,8 @@ export interface GroupNormOptions {
  * @example Fused with the swish that follows it in the UNet
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { groupNorm, setBackend, swish } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { groupNorm, swish } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 9], [1, 2, 2, 2]);
  * const w = { gamma: tf.tensor1d([1, 2]), beta: tf.tensor1d([0, 1]) };

@@ -53,7 +53,8 @@ export interface ResBlockOptions {
  * @example A fresh block (zero conv2) is its shortcut
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { resBlock, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { resBlock } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const norm = { gamma: tf.ones([4]) as tf.Tensor1D, beta: tf.zeros([4]) as tf.Tensor1D };
  * const conv = (z: boolean) => ({

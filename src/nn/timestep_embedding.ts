@@ -22,7 +22,8 @@ import type { DenseWeights } from "./layer_weights.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { sinusoidalEmbedding, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { sinusoidalEmbedding } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const e = await sinusoidalEmbedding(tf.tensor1d([0], "int32"), 8).data();
  * if (e[0] !== 0 || e[4] !== 1) throw new Error("sin(0) = 0, cos(0) = 1");
@@ -66,7 +67,8 @@ export interface TimestepEmbeddingWeights {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { timestepEmbedding, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { timestepEmbedding } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const lin = (i: number, o: number) => ({
  *   kernel: tf.ones([i, o]) as tf.Tensor2D,

@@ -62,7 +62,8 @@ export interface UNet {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { createUNet, UNetModel, setBackend } from "@x/ddpm";
+ * import { createUNet, setBackend } from "@x/ddpm";
+ * import { UNetModel } from "@x/ddpm/nn";
  * await setBackend("wasm");
  * const unet = createUNet("tiny", { seed: 1 });
  * if (!(unet instanceof UNetModel)) throw new Error();

@@ -33,7 +33,8 @@ export interface WeightSpec {
  *
  * @example
  * ```ts
- * import { presets, unetWeightSpecs } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { unetWeightSpecs } from "@x/ddpm/nn";
  * const specs = unetWeightSpecs(presets.cifar10.unet);
  * if (specs[0].name !== "conv_in.weight" || specs[0].shape.join() !== "3,3,3,128") {
  *   throw new Error(JSON.stringify(specs[0]));
@@ -97,7 +98,8 @@ export function unetWeightSpecs(config: UNetConfig): WeightSpec[] {
  *
  * @example The paper's CIFAR10 model
  * ```ts
- * import { countUNetParams, presets } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { countUNetParams } from "@x/ddpm/nn";
  * if (countUNetParams(presets.cifar10.unet) !== 35_746_307) throw new Error();
  * ```
  */

@@ -16,7 +16,8 @@ import type { ConvWeights } from "./layer_weights.ts";
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { upsampleNearest2x, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { upsampleNearest2x } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = upsampleNearest2x(tf.tensor4d([1, 2], [1, 1, 2, 1]));
  * if ((await y.data()).join() !== "1,1,2,2,1,1,2,2") throw new Error();
@@ -41,7 +42,8 @@ export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { upsample, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { upsample } from "@x/ddpm/nn";
  * await setBackend("cpu");
  * const y = upsample(tf.ones([1, 4, 4, 2]) as tf.Tensor4D, {
  *   kernel: tf.ones([3, 3, 2, 3]), bias: tf.zeros([3]),

@@ -57,7 +57,8 @@ const CAPS: Record<string, number> = {
  *
  * @example
  * ```ts
- * import { presets, validateUNetConfig } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { validateUNetConfig } from "@x/ddpm/nn";
  * validateUNetConfig(presets.tiny.unet);
  * let threw = false;
  * try {

@@ -54,7 +54,8 @@ const GROUPS = [["model", "model"], ["ema", "ema"], ["adamM", "adam_m"], [
  *
  * @example
  * ```ts
- * import { checkpointName, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { checkpointName } from "@x/ddpm/train";
  * await setBackend("cpu");
  * if (checkpointName(1500) !== "step-00001500.safetensors") throw new Error();
  * ```
@@ -73,7 +74,8 @@ export function checkpointName(step: number): string {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { loadCheckpoint, saveCheckpoint, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { loadCheckpoint, saveCheckpoint } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * const w = new Map([["conv_in.bias", tf.tensor([1, 2])]]);
@@ -111,7 +113,8 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
  *
  * @example
  * ```ts
- * import { CheckpointError, loadCheckpoint, setBackend } from "@x/ddpm";
+ * import { CheckpointError, setBackend } from "@x/ddpm";
+ * import { loadCheckpoint } from "@x/ddpm/train";
  * await setBackend("cpu");
  * try {
  *   await loadCheckpoint("/no/such/file.safetensors");
@@ -172,7 +175,8 @@ export async function loadCheckpoint(path: string): Promise<CheckpointState> {
  *
  * @example
  * ```ts
- * import { listCheckpoints, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { listCheckpoints } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const dir = await Deno.makeTempDir();
  * if ((await listCheckpoints(dir)).length !== 0) throw new Error();

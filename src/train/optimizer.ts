@@ -66,7 +66,8 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { globalNorm, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { globalNorm } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const n = globalNorm({ a: tf.tensor([3]), b: tf.tensor([4]) });
  * if ((await n.data())[0] !== 5) throw new Error();
@@ -138,7 +139,8 @@ export function clipFactor(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { adamUpdate, createAdamState, setBackend } from "@x/ddpm";
+ * import { createAdamState, setBackend } from "@x/ddpm";
+ * import { adamUpdate } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const w = new Map([["w", tf.variable(tf.tensor([1]))]]);
  * const state = createAdamState(w);
@@ -204,7 +206,8 @@ export function adamUpdate(
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { emaUpdate, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { emaUpdate } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const ema = new Map([["w", tf.variable(tf.tensor([0]))]]);
  * emaUpdate(ema, new Map([["w", tf.variable(tf.tensor([1]))]]), 0.9);

@@ -14,7 +14,7 @@
  *
  * @example
  * ```ts
- * import { learningRateAt } from "@x/ddpm";
+ * import { learningRateAt } from "@x/ddpm/train";
  * const lr = learningRateAt(49, { learningRate: 2e-4, warmupSteps: 100 });
  * if (Math.abs(lr - 1e-4) > 1e-12) throw new Error(String(lr));
  * ```
@@ -39,7 +39,7 @@ export function learningRateAt(
  *
  * @example
  * ```ts
- * import { emaDecayAt } from "@x/ddpm";
+ * import { emaDecayAt } from "@x/ddpm/train";
  * if (emaDecayAt(1, { emaDecay: 0.9999, emaWarmup: true }) !== 2 / 11) throw new Error();
  * if (emaDecayAt(1, { emaDecay: 0.9999, emaWarmup: false }) !== 0.9999) throw new Error();
  * ```

@@ -67,9 +67,7 @@ export interface StepInputs {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import {
- *   createAdamState, createUNet, DDPMScheduler, presets, setBackend, trainStep,
- * } from "@x/ddpm";
+ * import { createAdamState, createUNet, DDPMScheduler, presets, setBackend, trainStep } from "@x/ddpm";
  * await setBackend("cpu");
  * const unet = createUNet({ ...presets.tiny.unet, resolution: 8 });
  * const weights = unet.getWeights();

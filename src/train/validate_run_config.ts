@@ -24,7 +24,8 @@ import { validateTrainConfig } from "./validate_train_config.ts";
  *
  * @example
  * ```ts
- * import { CheckpointError, presets, validateRunConfig } from "@x/ddpm";
+ * import { CheckpointError, presets } from "@x/ddpm";
+ * import { validateRunConfig } from "@x/ddpm/train";
  * const run = {
  *   format: "ddpm-run-v1", preset: "tiny", unet: presets.tiny.unet,
  *   scheduler: presets.tiny.scheduler, train: presets.tiny.train, data: "emoji", seed: 0,

@@ -44,7 +44,8 @@ const RULES: Partial<Record<keyof TrainConfig, Rule>> = {
  *
  * @example
  * ```ts
- * import { presets, validateTrainConfig } from "@x/ddpm";
+ * import { presets } from "@x/ddpm";
+ * import { validateTrainConfig } from "@x/ddpm/train";
  * validateTrainConfig(presets.tiny.train);
  * let threw = false;
  * try {

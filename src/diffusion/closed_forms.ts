@@ -1,8 +1,9 @@
 /**
- * The closed forms of Ho et al. (2020) as plain float64 functions over numbers: the marginal
- * q(x_t | x_0) (eq. 4), the posterior q(x_{t-1} | x_t, x_0) (eqs. 6-7) and x_0 recovered from
- * the noise (eq. 15). The schedulers evaluate these on the host, once per step, and hand the
- * results to TensorFlow.js as float32 scalars.
+ * The diffusion math of Ho et al. (2020) in one place, as plain float64 functions over numbers
+ * and arrays: the marginal q(x_t | x_0) (eq. 4), the posterior q(x_{t-1} | x_t, x_0) (eqs. 6-7)
+ * and the coefficients of a reverse step. The schedulers, the NLL, inpainting and interpolation
+ * evaluate these on the host and hand the results to TensorFlow.js as float32 scalars or
+ * per-timestep tables; `process_ops.ts` applies them to tensors.
  *
  * Timesteps are 0-based as in diffusers: index t holds the paper's step t + 1, and "the step
  * before" may be any earlier index (strided sampling) or -1, meaning x_0 itself (alpha-bar = 1).
@@ -44,6 +45,32 @@ export function cumulativeProduct(values: ArrayLike<number>): Float64Array {
   let acc = 1;
   for (let i = 0; i < values.length; i++) out[i] = acc *= values[i];
   return out;
+}
+
+/** The two scales of the marginal q(x_t | x_0) = N(sqrt(alpha-bar_t) x_0, (1 - alpha-bar_t) I). */
+export interface ForwardCoefficients<T = number> {
+  /** sqrt(alpha-bar_t): how much of x_0 is left in x_t. */
+  sqrtAlphaProd: T;
+  /** sqrt(1 - alpha-bar_t): the standard deviation of the noise in x_t. */
+  sqrtOneMinusAlphaProd: T;
+}
+
+/**
+ * The scales of the forward process in closed form (eq. 4):
+ * x_t = sqrt(alpha-bar_t) x_0 + sqrt(1 - alpha-bar_t) eps.
+ *
+ * @param alphaProd alpha-bar_t.
+ * @returns Both scales.
+ *
+ * @example
+ * ```ts
+ * import { forwardCoefficients } from "@x/ddpm/diffusion";
+ * const c = forwardCoefficients(0.36);
+ * if (c.sqrtAlphaProd !== 0.6 || c.sqrtOneMinusAlphaProd !== 0.8) throw new Error("wrong");
+ * ```
+ */
+export function forwardCoefficients(alphaProd: number): ForwardCoefficients {
+  return { sqrtAlphaProd: Math.sqrt(alphaProd), sqrtOneMinusAlphaProd: Math.sqrt(1 - alphaProd) };
 }
 
 /** The scalars one reverse step from timestep t to an earlier timestep needs. */
@@ -113,7 +140,7 @@ export function stepCoefficients(
  *
  * @example
  * ```ts
- * import { checkTimestep } from "@x/ddpm";
+ * import { checkTimestep } from "@x/ddpm/diffusion";
  * checkTimestep(999, 1000);
  * let threw = false;
  * try { checkTimestep(1000, 1000); } catch (e) { threw = e instanceof RangeError; }
@@ -146,6 +173,14 @@ export function posteriorVariance(alphaProdT: number, alphaProdPrev: number): nu
   return (1 - alphaProdPrev) / (1 - alphaProdT) * (1 - alphaProdT / alphaProdPrev);
 }
 
+/** The posterior mean mu-tilde(x_t, x_0) = x0Coef x_0 + xtCoef x_t (eq. 7). */
+export interface PosteriorMeanCoefficients<T = number> {
+  /** sqrt(alpha-bar_prev) beta_t / (1 - alpha-bar_t). */
+  x0Coef: T;
+  /** sqrt(alpha_t) (1 - alpha-bar_prev) / (1 - alpha-bar_t). */
+  xtCoef: T;
+}
+
 /**
  * The coefficients of the posterior mean (eq. 7):
  * mu-tilde(x_t, x_0) = x0Coef * x_0 + xtCoef * x_t, with
@@ -167,7 +202,7 @@ export function posteriorVariance(alphaProdT: number, alphaProdPrev: number): nu
 export function posteriorMeanCoefficients(
   alphaProdT: number,
   alphaProdPrev: number,
-): { x0Coef: number; xtCoef: number } {
+): PosteriorMeanCoefficients {
   const currentAlpha = alphaProdT / alphaProdPrev;
   const betaProdT = 1 - alphaProdT;
   return {
@@ -185,7 +220,8 @@ export function posteriorMeanCoefficients(
  *
  * @example
  * ```ts
- * import { cumulativeProduct, linearBetas, alphasFromBetas, posteriorVariances } from "@x/ddpm";
+ * import { cumulativeProduct, linearBetas, alphasFromBetas } from "@x/ddpm";
+ * import { posteriorVariances } from "@x/ddpm/diffusion";
  * const abar = cumulativeProduct(alphasFromBetas(linearBetas(1e-4, 0.02, 1000)));
  * const v = posteriorVariances(abar);
  * if (Math.abs(v[487] - 0.00979) > 1e-5) throw new Error("diffusers' reference value");
@@ -196,43 +232,4 @@ export function posteriorVariances(alphasCumprod: ArrayLike<number>): Float64Arr
     alphasCumprod,
     (a, t) => posteriorVariance(a, t > 0 ? alphasCumprod[t - 1] : 1),
   );
-}
-
-/**
- * x_0 from x_t and the noise, inverting eq. 4 (eq. 15 of the paper):
- * x_0 = (x_t - sqrt(1 - alpha-bar_t) eps) / sqrt(alpha-bar_t).
- *
- * @param xt The noisy value.
- * @param eps The noise.
- * @param alphaProdT alpha-bar at t.
- * @returns The clean value.
- *
- * @example
- * ```ts
- * import { predictX0FromEps } from "@x/ddpm";
- * const x0 = predictX0FromEps(Math.SQRT1_2, 1, 0.5); // x_t = sqrt(0.5) x0 + sqrt(0.5) eps
- * if (Math.abs(x0) > 1e-15) throw new Error("wrong x0");
- * ```
- */
-export function predictX0FromEps(xt: number, eps: number, alphaProdT: number): number {
-  return (xt - Math.sqrt(1 - alphaProdT) * eps) / Math.sqrt(alphaProdT);
-}
-
-/**
- * The noise that takes x_0 to x_t (eq. 4 solved for eps):
- * eps = (x_t - sqrt(alpha-bar_t) x_0) / sqrt(1 - alpha-bar_t).
- *
- * @param xt The noisy value.
- * @param x0 The clean value.
- * @param alphaProdT alpha-bar at t.
- * @returns The noise.
- *
- * @example
- * ```ts
- * import { predictEpsFromX0 } from "@x/ddpm";
- * if (Math.abs(predictEpsFromX0(1, 0, 0.5) - Math.SQRT2) > 1e-15) throw new Error("wrong eps");
- * ```
- */
-export function predictEpsFromX0(xt: number, x0: number, alphaProdT: number): number {
-  return (xt - Math.sqrt(alphaProdT) * x0) / Math.sqrt(1 - alphaProdT);
 }

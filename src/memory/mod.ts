@@ -1,0 +1,17 @@
+/**
+ * Memory: how much a backend can hold, how many images fit in a pass, and out-of-memory errors
+ * that say what to change.
+ *
+ * @module
+ */
+export {
+  backendMemoryLimit,
+  chooseMicroBatchSize,
+  formatBytes,
+  inferenceChunkSize,
+  MEMORY_HEADROOM,
+  registerBackendMemoryLimit,
+  WASM_HEAP_LIMIT_BYTES,
+} from "./memory_limit.ts";
+export * from "./out_of_memory.ts";
+export * from "./wasm_heap_full_error.ts";

@@ -1,0 +1,189 @@
+// The import rule of ARCHITECTURE.md as code: its table parsed into layers, each source file's
+// relative imports resolved to a layer, and the imports the table does not allow reported.
+
+/** One row of ARCHITECTURE.md's table. */
+export interface Layer {
+  /** "base" for the files directly in src/, else the folder's name. */
+  name: string;
+  /** Layers this one may import, besides itself. */
+  mayImport: Set<string>;
+  /** Whether its files must run in a browser: no `Deno.*`, no `node:` imports. */
+  browser: boolean;
+}
+
+/** A source file as the checker sees it: its path from the repository root and its text. */
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+/** Files in browser layers allowed one platform import, with the reason (see ARCHITECTURE.md). */
+export const PLATFORM_EXCEPTIONS: Readonly<Record<string, string>> = {
+  "src/formats/zip.ts": "node:zlib", // inflate for deflated .bin entries; safetensors never loads it
+};
+
+/** Parses the layer table: rows whose first cell is `src/<folder>` or `src/*.ts`. */
+export function parseLayers(markdown: string): Map<string, Layer> {
+  const layers = new Map<string, Layer>();
+  for (const line of markdown.split("\n")) {
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    const folder = /^`src\/([a-z_]+|\*\.ts)`$/.exec(cells[0] ?? "")?.[1];
+    if (folder === undefined || cells.length !== 4) continue;
+    const name = folder === "*.ts" ? "base" : folder;
+    const mayImport = new Set(cells[2].split(",").map((s) => s.trim()).filter((s) => s !== ""));
+    layers.set(name, { name, mayImport, browser: cells[3] === "yes" });
+  }
+  return layers;
+}
+
+/** The layer of a path under src/ ("base" for src/x.ts), or undefined outside src/. */
+export function layerOf(path: string): string | undefined {
+  const parts = path.split("/");
+  if (parts[0] !== "src") return undefined;
+  return parts.length === 2 ? "base" : parts[1];
+}
+
+/**
+ * The text with comments and the contents of string literals blanked out (kept as `""` with
+ * the quote characters), so that what remains is code: an import in a JSDoc example or a
+ * `Deno.` in a message does not count. The result has the text's length, so positions in it
+ * are positions in the text.
+ */
+export function codeOnly(text: string): string {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i], next = text[i + 1];
+    if (c === "/" && next === "/") {
+      const end = text.indexOf("\n", i);
+      const stop = end < 0 ? text.length : end;
+      out += " ".repeat(stop - i);
+      i = stop;
+    } else if (c === "/" && next === "*") {
+      const end = text.indexOf("*/", i + 2);
+      const stop = end < 0 ? text.length : end + 2;
+      out += text.slice(i, stop).replace(/[^\n]/g, " ");
+      i = stop;
+    } else if (c === '"' || c === "'" || c === "`") {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === "\\" ? 2 : 1;
+      out += c + text.slice(i + 1, j).replace(/[^\n]/g, " ") + c;
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+/** An import, or a platform use, that breaks the rule. */
+export interface Violation {
+  file: string;
+  line: number;
+  /** The import specifier, or `Deno.` for a use of the Deno global. */
+  what: string;
+  why: string;
+}
+
+/** Every module specifier the file imports: static, `export ... from`, and dynamic `import()`. */
+export function importsOf(text: string): { specifier: string; line: number }[] {
+  const code = codeOnly(text);
+  const found: { specifier: string; line: number }[] = [];
+  // The specifier's position in `code` is the same as in `text`; read it from `text`.
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)(["'])/gm;
+  for (const m of code.matchAll(re)) {
+    const start = m.index! + m[0].length;
+    const end = text.indexOf(m[1], start);
+    const line = text.slice(0, start).split("\n").length;
+    found.push({ specifier: text.slice(start, end), line });
+  }
+  return found;
+}
+
+/** Resolves `spec` relative to `from` (both repository paths), or undefined if not relative. */
+export function resolveRelative(from: string, spec: string): string | undefined {
+  if (!spec.startsWith("./") && !spec.startsWith("../")) return undefined;
+  const parts = from.split("/").slice(0, -1);
+  for (const seg of spec.split("/")) {
+    if (seg === "..") parts.pop();
+    else if (seg !== ".") parts.push(seg);
+  }
+  return parts.join("/");
+}
+
+/** Checks files against the layers; returns every violation, in file order. */
+export function checkArchitecture(
+  files: readonly SourceFile[],
+  layers: ReadonlyMap<string, Layer>,
+): Violation[] {
+  const out: Violation[] = [];
+  for (const file of files) {
+    const own = layerOf(file.path);
+    if (own === undefined) continue;
+    const layer = layers.get(own);
+    if (!layer) {
+      out.push({
+        file: file.path,
+        line: 1,
+        what: own,
+        why: `its folder "${own}" has no row in ARCHITECTURE.md's table`,
+      });
+      continue;
+    }
+    for (const { specifier, line } of importsOf(file.text)) {
+      const target = resolveRelative(file.path, specifier);
+      if (target !== undefined) {
+        const to = layerOf(target);
+        if (to === undefined) {
+          out.push({ file: file.path, line, what: specifier, why: "it imports from outside src/" });
+        } else if (to !== own && !layer.mayImport.has(to)) {
+          out.push({
+            file: file.path,
+            line,
+            what: specifier,
+            why: `${own} may not import ${to} (allowed: ${
+              [...layer.mayImport].join(", ") || "none"
+            })`,
+          });
+        }
+      } else if (layer.browser && specifier.startsWith("node:")) {
+        if (PLATFORM_EXCEPTIONS[file.path] === specifier) continue;
+        out.push({
+          file: file.path,
+          line,
+          what: specifier,
+          why: `${own} must run in a browser: no node: imports`,
+        });
+      }
+    }
+    if (layer.browser) {
+      const code = codeOnly(file.text);
+      for (const m of code.matchAll(/(?<![\w.$])Deno\s*\./g)) {
+        out.push({
+          file: file.path,
+          line: code.slice(0, m.index).split("\n").length,
+          what: "Deno.",
+          why: `${own} must run in a browser: no Deno.* (move the file access up to io/)`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Reads every `.ts` file under `dir` (a repository path), sorted by path. */
+export async function readSources(root: string, dir: string): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for await (const entry of Deno.readDir(`${root}/${rel}`)) {
+      const path = `${rel}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name.endsWith(".ts")) {
+        files.push({ path, text: await Deno.readTextFile(`${root}/${path}`) });
+      }
+    }
+  };
+  await walk(dir);
+  return files.sort((a, b) => a.path < b.path ? -1 : 1);
+}
