@@ -17,13 +17,15 @@ export interface FlagSpec {
   heading?: string;
 }
 
-/** A command: its usage line, what it does, and its flags in help order (then --help). */
+/** A command: its usage line, what it does, and its flags in help order (then --backend, --help). */
 export interface Command<F extends Record<string, FlagSpec>> {
   usage: string;
   intro: string;
   flags: F;
   /** Text after the flags. */
   outro?: string;
+  /** Leave out --backend (a command that computes nothing itself). */
+  noBackend?: boolean;
 }
 
 /** The parsed values: a string or a boolean per flag given, by the flag's type. */
@@ -55,14 +57,20 @@ export const MODEL_FLAGS = {
   ),
 };
 
-/** The flag every command has, after its own. */
+/** The flags every command has, after its own. */
 const COMMON_FLAGS = {
+  backend: stringFlag("NAME", `${BACKEND_NAMES.join(", ")} (default auto)`),
   help: { type: "boolean", short: "h", help: "show this help" },
 } satisfies Record<string, FlagSpec>;
 
+/** A command's flags in order: its own, then the common ones. */
+function allFlags(command: Command<Record<string, FlagSpec>>): [string, FlagSpec][] {
+  const { backend, help } = COMMON_FLAGS;
+  return Object.entries({ ...command.flags, ...(command.noBackend ? {} : { backend }), help });
+}
+
 /** The flags several commands share, with the same meaning and help everywhere. */
 export const FLAGS = {
-  backend: stringFlag("NAME", `${BACKEND_NAMES.join(", ")} (default auto)`),
   untrainedPreset: stringFlag("NAME", `an untrained model: ${PRESET_NAMES}`),
   trainPreset: stringFlag("NAME", `${PRESET_NAMES} (default tiny)`),
   eta: stringFlag("X", "DDIM noise scale, 0 = deterministic (default 0)"),
@@ -84,7 +92,7 @@ export const flag = stringFlag;
 export function helpText<F extends Record<string, FlagSpec>>(command: Command<F>): string {
   const label = ([name, spec]: [string, FlagSpec]) =>
     `${spec.short ? `-${spec.short}, ` : ""}--${name}${spec.arg ? ` ${spec.arg}` : ""}`;
-  const entries: [string, FlagSpec][] = Object.entries({ ...command.flags, ...COMMON_FLAGS });
+  const entries = allFlags(command);
   const column = Math.max(22, ...entries.map((e) => label(e).length + 4));
   const lines = [`Usage: ${command.usage}`, "", command.intro];
   for (const entry of entries) {
@@ -107,7 +115,7 @@ export function parseCommand<F extends Record<string, FlagSpec>>(
   args: string[],
 ): FlagValues<F> | undefined {
   const options = Object.fromEntries(
-    Object.entries({ ...command.flags, ...COMMON_FLAGS }).map((
+    allFlags(command).map((
       [name, s],
     ) => [name, s.short ? { type: s.type, short: s.short } : { type: s.type }]),
   );

@@ -17,6 +17,7 @@ address chooses), drawing x_t and the predicted x_0 as the reverse process runs.
   },
   outro: `The page's address takes ?backend=auto|webgpu|webgl|wasm|cpu, &seed=N, &steps=N,
 &sampler=ddim|ddpm, &n=N (images) and &autostart=1.`,
+  noBackend: true,
 };
 
 async function main(): Promise<number> {

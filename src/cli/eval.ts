@@ -5,7 +5,7 @@ import { evaluateNll } from "../diffusion/nll.ts";
 import { loadDataset } from "../data/dataset.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
-import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
+import { flag, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
 import { loadModel } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 import { saveTermsPlot } from "./_terms_plot.ts";
@@ -38,7 +38,6 @@ L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's 
     seed: flag("N", "seed of the forward-process noise (default 0)"),
     out: outFlag("per-timestep terms and totals as JSON", "nll.json"),
     plot: flag("FILE", "the terms against t as a PNG (default nll.png)"),
-    backend: FLAGS.backend,
   },
 };
 

@@ -33,7 +33,6 @@ input with its hole in grey, then the completions; known pixels are kept exactly
     eta: FLAGS.eta,
     seed: FLAGS.noiseSeed,
     out: outFlag("PNG grid", "inpainted.png"),
-    backend: FLAGS.backend,
   },
 };
 

@@ -27,7 +27,6 @@ the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).`,
     lambdas: flag("N", "interpolation points from 0 to 1 (default 11)"),
     seed: FLAGS.noiseSeed,
     out: outFlag("PNG grid", "interpolation.png"),
-    backend: FLAGS.backend,
   },
 };
 

@@ -37,7 +37,6 @@ const COMMAND = {
       "also write a PNG grid of the predicted x_0 at those steps: one row per\n" +
         "image, one column per step (the paper's Figure 6)",
     ),
-    backend: FLAGS.backend,
   },
 };
 

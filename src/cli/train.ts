@@ -44,7 +44,6 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
       help: "continue the run in --out from its last checkpoint (default: off)",
     },
     seed: flag("N", "seed of the weights, the shuffle and the noise (default 0)"),
-    backend: FLAGS.backend,
   },
   outro: `Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
 --resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every and
