@@ -3,17 +3,17 @@
 // read their result back asynchronously, so they run on GPU backends too (WebGPU has no
 // synchronous read under Deno).
 import * as tf from "@tensorflow/tfjs";
-import { inferenceChunkSize } from "../src/backends/memory_limit.ts";
+import { inferenceChunkSize } from "../src/memory/memory_limit.ts";
 import {
   createAdamState,
   createUNet,
   DDPMScheduler,
   type PresetName,
   presets,
-  resolveMicroBatchSize,
   type TrainState,
   trainStep,
 } from "../mod.ts";
+import { resolveMicroBatchSize } from "../src/train/mod.ts";
 
 /** The runnable passes of one preset at one batch size. */
 export interface TrainStepFixture {

@@ -12,8 +12,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, type PresetName, setBackend } from "../mod.ts";
-import { _tfjsNodeInstalled } from "../src/_tfjs_node_installed.ts";
-import { bufferLimit, gpuMemoryBudget } from "../src/backends/gpu_limits.ts";
+import { _tfjsNodeInstalled } from "../src/backends/_tfjs_node_installed.ts";
+import { bufferLimit, gpuMemoryBudget } from "../src/memory/gpu_limits.ts";
 import { webGpuErrors } from "../src/backends/webgpu_errors.ts";
 import { trainStepFixture } from "./_train_step_fixture.ts";
 

@@ -2,14 +2,14 @@
 // choice of micro-batch under a binding limit, and the DDPM_GPU_MEMORY budget.
 import * as tf from "@tensorflow/tfjs";
 import { createUNet, DDPMScheduler, InputError, presets, setBackend } from "../mod.ts";
-import { _fitLargestTensor, _profilePass } from "../src/backends/_pass_memory.ts";
+import { _fitLargestTensor, _profilePass } from "../src/memory/_pass_memory.ts";
 import {
   bufferLimit,
   GPU_MEMORY_ENV,
   gpuMemoryBudget,
   parseByteSize,
-} from "../src/backends/gpu_limits.ts";
-import { backendMemoryLimit, chooseMicroBatchSize } from "../src/backends/memory_limit.ts";
+} from "../src/memory/gpu_limits.ts";
+import { backendMemoryLimit, chooseMicroBatchSize } from "../src/memory/memory_limit.ts";
 import { batchGradients } from "../src/train/batch_gradients.ts";
 import { measureStepMemory } from "../src/train/micro_batch_size.ts";
 import { assert } from "./_assert.ts";

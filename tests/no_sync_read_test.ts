@@ -8,11 +8,9 @@ import {
   createUNet,
   DDIMScheduler,
   DDPMScheduler,
-  disposeCheckpoint,
   evaluateNll,
   inpaint,
   interpolate,
-  loadCheckpoint,
   loadPretrained,
   loadRun,
   type Preset,
@@ -24,6 +22,7 @@ import {
   train,
   trainStep,
 } from "../mod.ts";
+import { disposeCheckpoint, loadCheckpoint } from "../src/train/mod.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { makeData } from "./_data.ts";
 import {

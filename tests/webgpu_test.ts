@@ -13,15 +13,11 @@ import {
   createUNet,
   DDIMScheduler,
   DDPMScheduler,
-  disposeCheckpoint,
   evaluateNll,
-  globalNorm,
   inpaint,
   interpolate,
-  loadCheckpoint,
   loadPretrained,
   loadRun,
-  mulberry32,
   type Preset,
   presets,
   sample,
@@ -29,6 +25,8 @@ import {
   setBackend,
   train,
 } from "../mod.ts";
+import { mulberry32 } from "../src/random.ts";
+import { disposeCheckpoint, globalNorm, loadCheckpoint } from "../src/train/mod.ts";
 import { webGpuErrors } from "../src/backends/webgpu_errors.ts";
 import { conv2d } from "../src/nn/mod.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";

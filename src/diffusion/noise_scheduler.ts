@@ -10,7 +10,6 @@ import { resolveSchedulerConfig, schedulerConfigToJson } from "./config_io.ts";
 import { extract } from "./extract.ts";
 import {
   alphasFromBetas,
-  checkTimestep,
   cumulativeProduct,
   forwardCoefficients,
   type StepCoefficients,

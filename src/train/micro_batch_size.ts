@@ -5,8 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { _fitLargestTensor, _fitPeak, _profilePass } from "../backends/_pass_memory.ts";
-import { bufferLimit } from "../backends/gpu_limits.ts";
+import { _fitLargestTensor, _fitPeak, _profilePass } from "../memory/_pass_memory.ts";
+import { bufferLimit } from "../memory/gpu_limits.ts";
 import {
   backendMemoryLimit,
   chooseMicroBatchSize,
