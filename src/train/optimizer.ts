@@ -99,7 +99,8 @@ export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { clipFactor, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { clipFactor } from "@x/ddpm/train";
  * await setBackend("cpu");
  * const f = await clipFactor(tf.scalar(4), tf.scalar(0.5), 1).data();
  * const skip = await clipFactor(tf.scalar(4), tf.scalar(NaN), 1).data();
