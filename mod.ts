@@ -112,3 +112,21 @@ export {
   writeSafetensors,
 } from "./src/formats/safetensors.ts";
 export { readTorchStateDict } from "./src/formats/torch_pickle.ts";
+
+// Sample quality: FID and the Inception Score (pytorch-fid's and torch-fidelity's).
+export {
+  fid,
+  type FidInput,
+  type FidOptions,
+  inceptionPass,
+  type InceptionPassOptions,
+  type InceptionPassResult,
+  inceptionScore,
+} from "./src/metrics/fid.ts";
+export { type ActivationStats, frechetDistance } from "./src/metrics/frechet_distance.ts";
+export { InceptionV3 } from "./src/metrics/inception.ts";
+export {
+  type InceptionScore,
+  inceptionScoreFromLogits,
+} from "./src/metrics/inception_score_math.ts";
+export { loadActivationStats, saveActivationStats } from "./src/metrics/stats_file.ts";

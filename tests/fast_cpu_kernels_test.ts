@@ -5,6 +5,7 @@
 // - binary ops: bit-identical to stock; vs float64 host, rtol 6e-8 (one rounding, 2^-24);
 // - Sum: bit-identical to stock (same float64 order); vs host, rtol 1.2e-7 (two ulps);
 // - Mean: vs host rtol 1.2e-7; vs stock, which rounds x / n per element, rtol 1e-6.
+// - MaxPool: exact; AvgPool (padding excluded from the count): vs host and stock, rtol 1e-6.
 import * as tf from "@tensorflow/tfjs";
 import { registerFastCpuKernels } from "../src/backends/fast_cpu_kernels.ts";
 import { assert, assertClose } from "./_assert.ts";
@@ -23,6 +24,8 @@ const NAMES = [
   "SquaredDifference",
   "Maximum",
   "Minimum",
+  "MaxPool",
+  "AvgPool",
 ] as const;
 type Name = typeof NAMES[number];
 
@@ -390,6 +393,69 @@ Deno.test("gradients through concat and split match the stock kernels exactly", 
   assert.equal(tf.memory().numTensors, before);
   got.forEach((g, k) => assert.deepEqual(g, ref[k], `input ${k}`));
   tf.dispose([...inputs, w]);
+});
+
+Deno.test("MaxPool and AvgPool match stock and a per-window host loop, padding excluded from averages", () => {
+  const cases: [number[], number, number, "same" | "valid"][] = [
+    [[2, 7, 9, 5], 3, 1, "same"],
+    [[1, 9, 8, 4], 3, 2, "valid"],
+    [[1, 8, 8, 3], 3, 2, "same"], // TF's SAME pads 0 before and 1 after here
+    [[3, 5, 6, 2], 2, 2, "valid"],
+  ];
+  for (const [shape, k, stride, pad] of cases) {
+    const [n, h, w, c] = shape;
+    const values = rand(n * h * w * c, h * 31 + k);
+    for (const kind of ["max", "avg"] as const) {
+      const name = kind === "max" ? "MaxPool" : "AvgPool";
+      const op = (x: tf.Tensor4D) => (kind === "max" ? tf.maxPool : tf.avgPool)(x, k, stride, pad);
+      let fast: Float32Array = new Float32Array(), slow: Float32Array = new Float32Array();
+      let outShape: number[] = [];
+      check(name, 0, () => {
+        const y = op(
+          tf.tensor4d(Float32Array.from(values), shape as [number, number, number, number]),
+        );
+        outShape = y.shape;
+        fast = y.dataSync() as Float32Array;
+      });
+      stock(
+        () => (slow = op(
+          tf.tensor4d(Float32Array.from(values), shape as [number, number, number, number]),
+        ).dataSync() as Float32Array),
+      );
+      const [, oh, ow] = outShape;
+      // Host loop: TF's padding (total = max((out - 1) * stride + k - in, 0), half before).
+      const padTop = pad === "same" ? Math.floor(Math.max((oh - 1) * stride + k - h, 0) / 2) : 0;
+      const padLeft = pad === "same" ? Math.floor(Math.max((ow - 1) * stride + k - w, 0) / 2) : 0;
+      const want = new Float64Array(fast.length);
+      for (let b = 0; b < n; b++) {
+        for (let oy = 0; oy < oh; oy++) {
+          for (let ox = 0; ox < ow; ox++) {
+            for (let ch = 0; ch < c; ch++) {
+              let acc = kind === "max" ? -Infinity : 0, count = 0;
+              for (let ky = 0; ky < k; ky++) {
+                for (let kx = 0; kx < k; kx++) {
+                  const y = oy * stride - padTop + ky, x = ox * stride - padLeft + kx;
+                  if (y < 0 || y >= h || x < 0 || x >= w) continue;
+                  const v = Math.fround(values[((b * h + y) * w + x) * c + ch]);
+                  acc = kind === "max" ? Math.max(acc, v) : acc + v;
+                  count++;
+                }
+              }
+              want[((b * oh + oy) * ow + ox) * c + ch] = kind === "max" ? acc : acc / count;
+            }
+          }
+        }
+      }
+      const msg = `${name} ${shape} k${k} s${stride} ${pad}`;
+      if (kind === "max") {
+        assert.deepEqual([...fast], [...want], msg);
+        assert.deepEqual([...fast], [...slow], msg);
+      } else {
+        assertClose(fast, want, { rtol: 1e-6, atol: 1e-7, msg });
+        assertClose(fast, slow, { rtol: 1e-6, atol: 1e-7, msg });
+      }
+    }
+  }
 });
 
 Deno.test("registerFastCpuKernels() twice keeps the same kernels", () => {

@@ -134,7 +134,11 @@ Deno.test("readTorchStateDict() fails clearly on truncated or foreign files", as
   // A pickle cut short inside an instruction.
   const pkl = new Pickle().dict().str("w").end().subarray(0, -3);
   throwsWith(() => readTorchStateDict(zip({ "m/data.pkl": pkl })), "ends inside an instruction");
-  throwsWith(() => readTorchStateDict(new Uint8Array([0x80, 0x02, 0x8a, 0x0a])), "legacy");
+  throwsWith(
+    () => readTorchStateDict(new Uint8Array([0x80, 0x02, 0x8a, 0x0a])),
+    "magic number",
+    "truncated",
+  );
   throwsWith(() => readTorchStateDict(zip({ "x.txt": new Uint8Array(1) })), "data.pkl");
   await assert.rejects(() => loadTorchStateDictFile("/nonexistent/model.bin"), /does not exist/);
 });

@@ -9,12 +9,14 @@ import * as tf from "@tensorflow/tfjs";
 import type { _FastKernel } from "./_cpu_values.ts";
 import { _BINARY_KERNELS } from "./_fast_binary_kernels.ts";
 import { _COPY_KERNELS } from "./_fast_copy_kernels.ts";
+import { _POOL_KERNELS } from "./_fast_pool_kernels.ts";
 import { _REDUCE_KERNELS } from "./_fast_reduce_kernels.ts";
 
 const FAST: Record<string, _FastKernel> = {
   ..._COPY_KERNELS,
   ..._REDUCE_KERNELS,
   ..._BINARY_KERNELS,
+  ..._POOL_KERNELS,
 };
 
 /** Each kernel function registered here, mapped to the kernel it falls back to. */
@@ -23,8 +25,8 @@ const fallbackOf = new WeakMap<tf.KernelFunc, tf.KernelFunc>();
 /**
  * Replaces, on a backend that keeps float32 tensors as Float32Arrays (`cpu` or one extending
  * it), TF.js's generic kernels `Concat`, `SplitV`, `Slice`, `Sum`, `Mean`, `Max`, `Add`,
- * `Sub`, `Multiply`, `RealDiv`, `SquaredDifference`, `Maximum` and `Minimum` with loops over
- * contiguous runs. Each takes its fast path for float32 in the common layouts (concat and
+ * `Sub`, `Multiply`, `RealDiv`, `SquaredDifference`, `Maximum`, `Minimum`, `MaxPool` and
+ * `AvgPool` with loops over contiguous runs. Each takes its fast path for float32 in the common layouts (concat and
  * split along any axis; a strided slice; reductions over adjacent axes; same-shape operands
  * or one broadcast along adjacent dims, such as `[N, H, W, C]` with `[C]`, `[N, 1, 1, C]` or
  * `[N, 1, 1, 1]`) and otherwise calls the kernel it replaced, so results never change beyond

@@ -12,6 +12,15 @@ import { loadModel } from "./_load_model.ts";
 import { backendFlag, choiceFlag, CliError, intFlag, numberFlag, runCli } from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
+import {
+  imageFileName,
+  parseShard,
+  sampleToFolder,
+  shardProgress,
+  shardRange,
+  weightsFingerprint,
+} from "./_sample_folder.ts";
+import { inferenceChunkSize } from "../memory/memory_limit.ts";
 
 const COMMAND = {
   usage: "deno task sample [flags]",
@@ -30,6 +39,17 @@ const COMMAND = {
         "backend's memory limit, measured)",
     ),
     out: outFlag("PNG grid", "samples.png"),
+    "out-dir": flag(
+      "DIR",
+      "instead of a grid, one PNG per image, DIR/000000.png ... (for FID):\n" +
+        "image i depends only on --seed and i, so shards, batch sizes and\n" +
+        "restarts give the same files; files already in DIR are skipped",
+    ),
+    shard: flag(
+      "K/N",
+      "with --out-dir: draw only the K-th of N contiguous ranges of the\n" +
+        "--n images (default 0/1); run N processes with K = 0 .. N-1",
+    ),
     frames: flag("FILE", "also write an animated GIF of the predicted x_0 along the way"),
     "frame-count": flag("N", "frames in the GIF and columns of --progressive (default 20)"),
     progressive: flag(
@@ -74,6 +94,58 @@ async function main(): Promise<number> {
     : new DDPMScheduler(schedulerConfig);
   const T = scheduler.config.numTrainTimesteps;
   if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);
+
+  if (flags["out-dir"]) {
+    if (flags.out || flags.frames || flags.progressive) {
+      throw new CliError(
+        "--out-dir writes one PNG per image: leave out --out, --frames and --progressive",
+      );
+    }
+    const outDir = flags["out-dir"];
+    const shard = parseShard(flags.shard);
+    const [start, end] = shardRange(n, shard);
+    const { resolution, inChannels } = unet.config;
+    const batch = chunk ??
+      await inferenceChunkSize(unet, [resolution, resolution, inChannels], 64);
+    console.error(
+      `ddpm: shard ${shard.index}/${shard.count}: images ${start} .. ${end - 1} of ${n} from ` +
+        `${what} with ${sampler}, ${steps} steps, ${batch} per batch, into ${outDir}/` +
+        `${imageFileName(start, n)} ...`,
+    );
+    let progress: Progress | undefined;
+    const weights = unet.getWeights();
+    const { written, skipped } = await sampleToFolder({
+      unet,
+      scheduler,
+      numInferenceSteps: steps,
+      eta,
+      seed,
+      n,
+      shard,
+      outDir,
+      batch,
+      settings: {
+        sampler,
+        steps,
+        eta,
+        seed,
+        resolution,
+        scheduler: JSON.stringify(scheduler.config),
+        weights: await weightsFingerprint(weights),
+      },
+      onStart: (missing) => {
+        progress = shardProgress(missing, `shard ${shard.index}/${shard.count}`);
+      },
+      onBatch: (done) => progress?.update(done),
+    });
+    console.log(
+      `wrote ${written} image${written === 1 ? "" : "s"} to ${outDir}` +
+        (skipped ? ` (${skipped} already there)` : ""),
+    );
+    unet.dispose();
+    return 0;
+  }
+  if (flags.shard) throw new CliError("--shard needs --out-dir");
 
   console.error(
     `ddpm: sampling ${n} image${n === 1 ? "" : "s"} from ${what} with ${sampler}, ${steps} steps`,

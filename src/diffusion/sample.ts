@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { inferenceChunkSize } from "../memory/memory_limit.ts";
 import { explainOutOfMemory } from "../memory/out_of_memory.ts";
-import { deriveSeed } from "../random.ts";
+import { deriveSeed, NormalStream } from "../random.ts";
 
 /** The part of a UNet that sampling needs. */
 export interface NoisePredictor {
@@ -71,6 +71,14 @@ export interface SampleOptions {
   onStep?: (info: SampleStepInfo) => void | Promise<void>;
   /** Initial x_T; by default standard normal noise drawn from `seed`. Not disposed. */
   initialNoise?: tf.Tensor4D;
+  /**
+   * Global indices of the images, one per image of the batch. When given, each image draws all
+   * its noise (x_T, then every step's z, in that order) from its own {@linkcode NormalStream}
+   * keyed by (seed, index), so an image depends only on the seed and its index: not on the
+   * batch, the chunk size, or which other images are drawn with it. This is how
+   * `deno task sample --out-dir` splits 50,000 images over processes and restarts.
+   */
+  imageIndices?: readonly number[];
 }
 
 /**
@@ -123,8 +131,22 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
     );
   }
 
+  const streams = opts.imageIndices && imageStreams(opts.imageIndices, seed, batchSize);
+  if (streams && opts.initialNoise) {
+    throw new TypeError("Cannot sample: give imageIndices or initialNoise, not both");
+  }
+  const streamNoise = (): tf.Tensor4D[] =>
+    chunkRanges(batchSize, chunkSize).map(([start, end]) => {
+      const one = resolution * resolution * inChannels;
+      const values = new Float32Array((end - start) * one);
+      for (let b = start; b < end; b++) {
+        streams![b].fill(values.subarray((b - start) * one, (b - start + 1) * one));
+      }
+      return tf.tensor4d(values, [end - start, resolution, resolution, inChannels]);
+    });
+
   // x_T ~ N(0, I), split into chunks that each make one forward pass per step.
-  let chunks: tf.Tensor4D[] = tf.tidy(() => {
+  let chunks: tf.Tensor4D[] = streams ? streamNoise() : tf.tidy(() => {
     const xT = opts.initialNoise
       ? opts.initialNoise.clone()
       : tf.randomNormal(shape, 0, 1, "float32", deriveSeed(seed, 0x7a11)) as tf.Tensor4D;
@@ -135,8 +157,12 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
   for (let i = 0; i < timesteps.length; i++) {
     const t = timesteps[i];
     const stepSeed = deriveSeed(seed, i, 0);
-    // The step's noise is drawn for the whole batch and split, so chunking changes nothing.
-    const noise = chunks.length > 1
+    // The step's noise is drawn for the whole batch and split, so chunking changes nothing;
+    // with per-image streams every image draws its own, used or not, so that the streams stay
+    // in step whatever the scheduler does.
+    const noise = streams
+      ? streamNoise()
+      : chunks.length > 1
       ? tf.tidy(() => splitBatch(tf.randomNormal(shape, 0, 1, "float32", stepSeed), chunkSize))
       : undefined;
     const results = chunks.map((x, c) =>
@@ -191,6 +217,26 @@ function explainedPredict(predict: () => tf.Tensor4D, chunkSize: number): tf.Ten
       value: chunkSize,
     });
   }
+}
+
+function imageStreams(indices: readonly number[], seed: number, batchSize: number): NormalStream[] {
+  if (indices.length !== batchSize) {
+    throw new RangeError(
+      `Cannot sample: imageIndices has ${indices.length} entries for a batch of ${batchSize}`,
+    );
+  }
+  return indices.map((i) => {
+    if (!Number.isInteger(i) || i < 0 || i >= 2 ** 32) {
+      throw new RangeError(`Cannot sample: image index ${i} is not an integer in [0, 2^32)`);
+    }
+    return new NormalStream(seed >>> 0, i);
+  });
+}
+
+function chunkRanges(n: number, size: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let start = 0; start < n; start += size) ranges.push([start, Math.min(n, start + size)]);
+  return ranges;
 }
 
 function splitBatch(x: tf.Tensor, size: number): tf.Tensor4D[] {

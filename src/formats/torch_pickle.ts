@@ -1,6 +1,8 @@
 /**
- * Reading PyTorch `.bin`/`.pt` state dicts (the `torch.save` ZIP format of PyTorch >= 1.6)
- * without Python and without trusting the file.
+ * Reading PyTorch `.bin`/`.pt`/`.pth` state dicts without Python and without trusting the
+ * file: the `torch.save` ZIP format of PyTorch >= 1.6, and the legacy stream format before it
+ * (still written with `_use_new_zipfile_serialization=False`, and used by files such as
+ * pytorch-fid's Inception weights).
  *
  * A pickle is a program for a stack machine that may call any Python function it names. This
  * reader runs only the instructions a state dict needs and knows only a fixed list of names
@@ -11,479 +13,16 @@
  */
 import { FormatError } from "../errors.ts";
 import { openZip, type ZipArchive } from "./zip.ts";
-import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 import type { HostTensor } from "./safetensors.ts";
-
-class PyDict {
-  readonly items = new Map<unknown, unknown>();
-}
-
-class PyGlobal {
-  constructor(readonly qualname: string) {}
-}
-
-class TorchStorage {
-  constructor(readonly dtype: string, readonly key: string, readonly bytes: Uint8Array) {}
-}
-
-// Storage classes name the element type of the bytes in data/<key>.
-const STORAGE_DTYPES: Readonly<Record<string, string>> = {
-  "torch.FloatStorage": "F32",
-  "torch.HalfStorage": "F16",
-  "torch.BFloat16Storage": "BF16",
-  "torch.DoubleStorage": "F64",
-  "torch.LongStorage": "I64",
-  "torch.IntStorage": "I32",
-  "torch.ShortStorage": "I16",
-  "torch.CharStorage": "I8",
-  "torch.ByteStorage": "U8",
-  "torch.BoolStorage": "BOOL",
-};
-
-// Names that may only be passed around as markers (the class of a rebuilt tensor).
-const TYPE_MARKERS = new Set(["torch.Tensor", "torch.nn.parameter.Parameter"]);
-
-const CALLABLES = new Set([
-  "collections.OrderedDict",
-  "torch._utils._rebuild_tensor",
-  "torch._utils._rebuild_tensor_v2",
-  "torch._utils._rebuild_parameter",
-  "torch._tensor._rebuild_from_type_v2",
-]);
-
-function isAllowedGlobal(qualname: string): boolean {
-  return qualname in STORAGE_DTYPES || TYPE_MARKERS.has(qualname) || CALLABLES.has(qualname);
-}
-
-// Opcodes this reader refuses, named so that the error says what the file tried.
-const REFUSED_OPCODES: Readonly<Record<number, string>> = {
-  0x69: "INST",
-  0x6f: "OBJ",
-  0x81: "NEWOBJ",
-  0x92: "NEWOBJ_EX",
-  0x82: "EXT1",
-  0x83: "EXT2",
-  0x84: "EXT4",
-  0x50: "PERSID",
-  0x49: "INT",
-  0x4c: "LONG",
-  0x8b: "LONG4",
-  0x53: "STRING",
-  0x54: "BINSTRING",
-  0x55: "SHORT_BINSTRING",
-  0x56: "UNICODE",
-  0x46: "FLOAT",
-  0x8e: "BINBYTES8",
-  0x96: "BYTEARRAY8",
-  0x97: "NEXT_BUFFER",
-  0x98: "READONLY_BUFFER",
-  0x8f: "EMPTY_SET",
-  0x90: "ADDITEMS",
-  0x91: "FROZENSET",
-  0x67: "GET",
-  0x70: "PUT",
-};
-
-function fail(msg: string): never {
-  throw new TypeError(`Cannot read torch state dict: ${msg}`);
-}
-
-function asInt(x: unknown, what: string): number {
-  if (typeof x !== "number" || !Number.isSafeInteger(x)) fail(`${what} is not an integer`);
-  return x;
-}
-
-function asIntTuple(x: unknown, what: string): number[] {
-  if (!Array.isArray(x)) fail(`${what} is not a tuple`);
-  return x.map((v, i) => asInt(v, `${what}[${i}]`));
-}
-
-/** Materialises a (possibly strided) view of a storage as a contiguous float32 array. */
-function rebuildTensor(
-  storage: unknown,
-  offsetArg: unknown,
-  sizeArg: unknown,
-  strideArg: unknown,
-  littleEndian: boolean,
-): HostTensor {
-  if (!(storage instanceof TorchStorage)) fail("a tensor rebuild did not receive a storage");
-  const offset = asInt(offsetArg, "storage_offset");
-  const shape = asIntTuple(sizeArg, "size");
-  const stride = asIntTuple(strideArg, "stride");
-  if (stride.length !== shape.length) fail(`size [${shape}] and stride [${stride}] differ in rank`);
-  if (offset < 0 || shape.some((d) => d < 0) || stride.some((s) => s < 0)) {
-    fail(`negative size, stride or offset in a tensor of storage ${storage.key}`);
-  }
-  const elem = _DTYPE_BYTES[storage.dtype];
-  const storageNumel = Math.floor(storage.bytes.length / elem);
-  const numel = shape.reduce((a, b) => a * b, 1);
-  if (numel === 0) return { dtype: storage.dtype, shape, data: new Float32Array(0) };
-  let extent = 1;
-  for (let i = 0; i < shape.length; i++) extent += (shape[i] - 1) * stride[i];
-  // A view with more elements than its storage repeats them (stride 0); refusing it keeps a
-  // small hostile file from asking for an enormous allocation.
-  if (numel > storageNumel) {
-    throw new RangeError(
-      `Cannot read torch state dict: a tensor of shape [${shape}] has more elements than its storage data/${storage.key} (${storageNumel}); expanded (stride 0) tensors are not supported, save a contiguous copy`,
-    );
-  }
-  if (offset + extent > storageNumel) {
-    throw new RangeError(
-      `Cannot read torch state dict: a tensor of shape [${shape}] at offset ${offset} needs ${
-        offset + extent
-      } elements of storage data/${storage.key}, which holds ${storageNumel}; the file is truncated or corrupt`,
-    );
-  }
-  const window = _decodeToFloat32(
-    storage.bytes.subarray(offset * elem),
-    storage.dtype,
-    extent,
-    littleEndian,
-  );
-  let contiguous = true;
-  for (let i = shape.length - 1, expect = 1; i >= 0; i--) {
-    if (shape[i] !== 1 && stride[i] !== expect) contiguous = false;
-    expect *= shape[i];
-  }
-  if (contiguous) {
-    return {
-      dtype: storage.dtype,
-      shape,
-      data: extent === numel ? window : window.slice(0, numel),
-    };
-  }
-  const data = new Float32Array(numel);
-  const index = new Array<number>(shape.length).fill(0);
-  let src = 0;
-  for (let k = 0; k < numel; k++) {
-    data[k] = window[src];
-    // Odometer over the row-major index, moving the source position by the strides.
-    for (let d = shape.length - 1; d >= 0; d--) {
-      index[d]++;
-      src += stride[d];
-      if (index[d] < shape[d]) break;
-      src -= stride[d] * shape[d];
-      index[d] = 0;
-    }
-  }
-  return { dtype: storage.dtype, shape, data };
-}
-
-function isTensor(x: unknown): x is HostTensor {
-  return typeof x === "object" && x !== null && (x as HostTensor).data instanceof Float32Array;
-}
-
-function call(fn: PyGlobal, args: unknown[], littleEndian: boolean): unknown {
-  switch (fn.qualname) {
-    case "collections.OrderedDict":
-      if (args.length !== 0) fail("OrderedDict is only rebuilt empty in a state dict");
-      return new PyDict();
-    case "torch._utils._rebuild_tensor":
-    case "torch._utils._rebuild_tensor_v2":
-      return rebuildTensor(args[0], args[1], args[2], args[3], littleEndian);
-    case "torch._utils._rebuild_parameter":
-      if (!isTensor(args[0])) fail("_rebuild_parameter did not receive a tensor");
-      return args[0];
-    case "torch._tensor._rebuild_from_type_v2": {
-      const [inner, type, innerArgs] = args;
-      if (!(inner instanceof PyGlobal) || !CALLABLES.has(inner.qualname)) {
-        fail("_rebuild_from_type_v2 did not receive a tensor rebuild function");
-      }
-      if (!(type instanceof PyGlobal) || !TYPE_MARKERS.has(type.qualname)) {
-        fail("_rebuild_from_type_v2 did not receive torch.Tensor or Parameter");
-      }
-      if (!Array.isArray(innerArgs)) fail("_rebuild_from_type_v2 arguments are not a tuple");
-      return call(inner, innerArgs, littleEndian);
-    }
-  }
-  fail(`"${fn.qualname}" cannot be called`);
-}
-
-/** Runs the restricted pickle machine over `pkl` and returns the object it builds. */
-function unpickle(
-  pkl: Uint8Array,
-  loadStorage: (pid: unknown) => TorchStorage,
-  littleEndian: boolean,
-): unknown {
-  const view = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
-  const utf8 = new TextDecoder("utf-8", { fatal: true });
-  let stack: unknown[] = [];
-  const metastack: unknown[][] = [];
-  const memo = new Map<number, unknown>();
-  let pos = 0;
-  const need = (k: number): number => {
-    if (pos + k > pkl.length) fail(`data.pkl ends inside an instruction at byte ${pos}`);
-    const at = pos;
-    pos += k;
-    return at;
-  };
-  const pop = (): unknown => {
-    if (stack.length === 0) fail(`data.pkl pops an empty stack at byte ${pos}`);
-    return stack.pop();
-  };
-  const top = (): unknown => {
-    if (stack.length === 0) fail(`data.pkl reads an empty stack at byte ${pos}`);
-    return stack[stack.length - 1];
-  };
-  const popMark = (): unknown[] => {
-    const items = stack;
-    const prev = metastack.pop();
-    if (!prev) fail(`data.pkl closes a MARK it never opened at byte ${pos}`);
-    stack = prev;
-    return items;
-  };
-  const readLine = (): string => {
-    const end = pkl.indexOf(0x0a, pos);
-    if (end < 0) fail("data.pkl ends inside a GLOBAL name");
-    const s = new TextDecoder().decode(pkl.subarray(pos, end));
-    pos = end + 1;
-    return s;
-  };
-  const str = (len: number): string => {
-    const at = need(len);
-    return utf8.decode(pkl.subarray(at, at + len));
-  };
-  const global = (module: string, name: string): PyGlobal => {
-    const qualname = `${module}.${name}`;
-    if (!isAllowedGlobal(qualname)) {
-      throw new FormatError(
-        `Refusing to load a torch state dict whose pickle asks for "${qualname}": only tensors, ` +
-          "storages and OrderedDict are allowed, and nothing in the file is ever executed. " +
-          "If you trust the file, convert it to safetensors with Python.",
-      );
-    }
-    return new PyGlobal(qualname);
-  };
-  const setItems = (dict: unknown, kv: unknown[]): void => {
-    if (!(dict instanceof PyDict)) fail("SETITEM(S) on something that is not a dict");
-    for (let i = 0; i + 1 < kv.length; i += 2) dict.items.set(kv[i], kv[i + 1]);
-  };
-  const append = (list: unknown, values: unknown[]): void => {
-    if (!Array.isArray(list) || Object.isFrozen(list)) {
-      fail("APPEND(S) on something that is not a list");
-    }
-    for (const v of values) list.push(v);
-  };
-  while (true) {
-    const op = pkl[need(1)];
-    switch (op) {
-      case 0x80: // PROTO
-        need(1);
-        break;
-      case 0x95: // FRAME: only a length hint
-        need(8);
-        break;
-      case 0x2e: // STOP
-        return pop();
-      case 0x28: // MARK
-        metastack.push(stack);
-        stack = [];
-        break;
-      case 0x30: // POP
-        pop();
-        break;
-      case 0x31: // POP_MARK
-        popMark();
-        break;
-      case 0x32: // DUP
-        stack.push(top());
-        break;
-      case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict());
-        break;
-      case 0x64: { // DICT
-        const d = new PyDict();
-        setItems(d, popMark());
-        stack.push(d);
-        break;
-      }
-      case 0x5d: // EMPTY_LIST
-        stack.push([]);
-        break;
-      case 0x6c: { // LIST
-        // popMark() replaces `stack`, so its result is taken before `stack.push` is looked up.
-        const items = popMark();
-        stack.push(items);
-        break;
-      }
-      case 0x29: // EMPTY_TUPLE
-        stack.push(Object.freeze([]));
-        break;
-      case 0x74: { // TUPLE
-        const items = Object.freeze(popMark());
-        stack.push(items);
-        break;
-      }
-      case 0x85: // TUPLE1
-        stack.push(Object.freeze([pop()]));
-        break;
-      case 0x86: { // TUPLE2
-        const b = pop();
-        stack.push(Object.freeze([pop(), b]));
-        break;
-      }
-      case 0x87: { // TUPLE3
-        const c = pop();
-        const b = pop();
-        stack.push(Object.freeze([pop(), b, c]));
-        break;
-      }
-      case 0x58: // BINUNICODE
-        stack.push(str(view.getUint32(need(4), true)));
-        break;
-      case 0x8d: // BINUNICODE8
-        stack.push(str(Number(view.getBigUint64(need(8), true))));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(str(pkl[need(1)]));
-        break;
-      case 0x43: { // SHORT_BINBYTES
-        const len = pkl[need(1)];
-        const at = need(len);
-        stack.push(pkl.slice(at, at + len));
-        break;
-      }
-      case 0x42: { // BINBYTES
-        const len = view.getUint32(need(4), true);
-        const at = need(len);
-        stack.push(pkl.slice(at, at + len));
-        break;
-      }
-      case 0x4a: // BININT
-        stack.push(view.getInt32(need(4), true));
-        break;
-      case 0x4b: // BININT1
-        stack.push(pkl[need(1)]);
-        break;
-      case 0x4d: // BININT2
-        stack.push(view.getUint16(need(2), true));
-        break;
-      case 0x8a: { // LONG1: little-endian two's complement of n bytes
-        const n = pkl[need(1)];
-        const at = need(n);
-        let v = 0n;
-        for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(pkl[at + i]);
-        if (n > 0 && pkl[at + n - 1] & 0x80) v -= 1n << BigInt(8 * n);
-        if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) {
-          fail(`integer ${v} at byte ${at} is too large`);
-        }
-        stack.push(Number(v));
-        break;
-      }
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x47: // BINFLOAT: big-endian double
-        stack.push(view.getFloat64(need(8), false));
-        break;
-      case 0x71: // BINPUT
-        memo.set(pkl[need(1)], top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memo.set(view.getUint32(need(4), true), top());
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
-        const key = op === 0x68 ? pkl[need(1)] : view.getUint32(need(4), true);
-        if (!memo.has(key)) fail(`memo slot ${key} read before it was written`);
-        stack.push(memo.get(key));
-        break;
-      }
-      case 0x73: { // SETITEM
-        const v = pop();
-        const k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: { // SETITEMS
-        const kv = popMark();
-        setItems(top(), kv);
-        break;
-      }
-      case 0x61: { // APPEND
-        const v = pop();
-        append(top(), [v]);
-        break;
-      }
-      case 0x65: { // APPENDS
-        const vs = popMark();
-        append(top(), vs);
-        break;
-      }
-      case 0x63: { // GLOBAL
-        const module = readLine();
-        stack.push(global(module, readLine()));
-        break;
-      }
-      case 0x93: { // STACK_GLOBAL
-        const name = pop();
-        const module = pop();
-        if (typeof module !== "string" || typeof name !== "string") {
-          fail("STACK_GLOBAL without names");
-        }
-        stack.push(global(module, name));
-        break;
-      }
-      case 0x52: { // REDUCE
-        const args = pop();
-        const fn = pop();
-        if (!(fn instanceof PyGlobal)) fail("REDUCE on something that is not a known function");
-        if (!Array.isArray(args)) fail(`REDUCE of "${fn.qualname}" without an argument tuple`);
-        stack.push(call(fn, args, littleEndian));
-        break;
-      }
-      case 0x62: { // BUILD
-        const state = pop();
-        const obj = top();
-        // A module's state_dict() carries `_metadata` (per-module versions) as OrderedDict
-        // state; it is not needed to rebuild the weights. Tensors get no extra state here.
-        if (!(obj instanceof PyDict) && !(isTensor(obj) && state === null)) {
-          fail("BUILD on an object other than a dict");
-        }
-        break;
-      }
-      case 0x51: // BINPERSID
-        stack.push(loadStorage(pop()));
-        break;
-      default: {
-        const name = REFUSED_OPCODES[op] ?? `0x${op.toString(16).padStart(2, "0")}`;
-        throw new FormatError(
-          `Refusing to load a torch state dict: its pickle uses the instruction ${name} at byte ${
-            pos - 1
-          }, which a state dict does not need; nothing in the file was executed`,
-        );
-      }
-    }
-  }
-}
-
-function collect(
-  dict: PyDict,
-  prefix: string,
-  out: Map<string, HostTensor>,
-  parents: Set<PyDict> = new Set(),
-): void {
-  // A pickle can make a dict hold itself (memo GET); following it would never end.
-  if (parents.has(dict)) fail(`"${prefix.slice(0, -1)}" contains itself`);
-  if (parents.size >= 64) fail(`dicts nested more than 64 deep at "${prefix.slice(0, -1)}"`);
-  parents.add(dict);
-  for (const [k, v] of dict.items) {
-    if (typeof k !== "string") fail(`a state dict key is ${typeof k}, not a string`);
-    const name = prefix + k;
-    if (isTensor(v)) out.set(name, v);
-    else if (v instanceof PyDict) collect(v, `${name}.`, out, parents);
-    else fail(`"${name}" holds a ${v === null ? "None" : typeof v}, not a tensor`);
-  }
-}
+import {
+  _collectTensors,
+  _PyGlobal,
+  _STORAGE_DTYPES,
+  _TorchStorage,
+  _unpickle,
+  fail,
+} from "./_torch_unpickle.ts";
+import { _isLegacyTorchFile, _readLegacyTorch } from "./_torch_legacy.ts";
 
 function findPrefix(zip: ZipArchive): string {
   const pkls = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
@@ -496,8 +35,12 @@ function findPrefix(zip: ZipArchive): string {
 }
 
 /**
- * Reads a `torch.save` ZIP archive holding a state dict (a dict of tensors), such as a
- * diffusers `diffusion_pytorch_model.bin`. Tensors of any float or integer dtype are converted
+ * Reads a `torch.save` file holding a state dict (a dict of tensors), such as a diffusers
+ * `diffusion_pytorch_model.bin` (ZIP format) or pytorch-fid's
+ * `pt_inception-2015-12-05-6726825d.pth` (legacy format: a magic number, protocol and
+ * system-info pickles, the state-dict pickle whose persistent ids name storages by key, the
+ * list of keys, then each storage's bytes after an int64 element count). Tensors of any float
+ * or integer dtype are converted
  * to contiguous float32; tensors sharing a storage, storage offsets and strides are honoured.
  * Nested dicts are flattened with "." between keys.
  *
@@ -505,7 +48,7 @@ function findPrefix(zip: ZipArchive): string {
  * @returns The tensors by name, in the file's order.
  * @throws {FormatError} naming the global or instruction when the pickle asks for anything a
  *   state dict does not need (such as `os.system`); nothing is executed.
- * @throws {TypeError} for the pre-1.6 format or a malformed archive.
+ * @throws {TypeError} for a malformed archive or stream.
  * @throws {RangeError} when a tensor reaches past its storage.
  *
  * @example Refuse what is not a torch archive
@@ -521,11 +64,7 @@ function findPrefix(zip: ZipArchive): string {
  * ```
  */
 export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
-  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
-    fail(
-      "this is the legacy (pre-1.6) torch.save format; re-save it with a recent PyTorch, or convert it to safetensors",
-    );
-  }
+  if (_isLegacyTorchFile(bytes)) return _readLegacyTorch(bytes);
   const zip = openZip(bytes);
   const prefix = findPrefix(zip);
   let littleEndian = true;
@@ -534,33 +73,30 @@ export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
     if (order !== "little" && order !== "big") fail(`unknown byteorder "${order}"`);
     littleEndian = order === "little";
   }
-  const storages = new Map<string, TorchStorage>();
-  const loadStorage = (pid: unknown): TorchStorage => {
+  const storages = new Map<string, _TorchStorage>();
+  const loadStorage = (pid: unknown): _TorchStorage => {
     if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 3) {
       fail("a persistent id is not a ('storage', type, key, ...) tuple");
     }
     const [, type, key] = pid;
-    if (!(type instanceof PyGlobal) || !(type.qualname in STORAGE_DTYPES)) {
+    if (!(type instanceof _PyGlobal) || !(type.qualname in _STORAGE_DTYPES)) {
       fail("a persistent id does not name a storage type");
     }
     if (typeof key !== "string" || !/^[\w.-]+$/.test(key)) {
       fail(`storage key ${JSON.stringify(key)} is invalid`);
     }
-    const dtype = STORAGE_DTYPES[type.qualname];
+    const dtype = _STORAGE_DTYPES[type.qualname];
     let s = storages.get(key);
     if (!s) {
       const path = `${prefix}data/${key}`;
       if (!zip.entries.has(path)) fail(`storage ${path} is missing from the archive`);
-      s = new TorchStorage(dtype, key, zip.read(path));
+      s = new _TorchStorage(dtype, key, zip.read(path));
       storages.set(key, s);
     } else if (s.dtype !== dtype) {
       fail(`storage ${key} is used as both ${s.dtype} and ${dtype}`);
     }
     return s;
   };
-  const root = unpickle(zip.read(`${prefix}data.pkl`), loadStorage, littleEndian);
-  if (!(root instanceof PyDict)) fail("the file does not hold a dict of tensors");
-  const out = new Map<string, HostTensor>();
-  collect(root, "", out);
-  return out;
+  const { value } = _unpickle(zip.read(`${prefix}data.pkl`), { name: "data.pkl", loadStorage });
+  return _collectTensors(value, littleEndian);
 }

@@ -3,23 +3,10 @@
  *
  * @module
  */
-import { Image, ImageType } from "imagescript";
-import { FormatError, LimitError } from "../errors.ts";
-import { _imageSize } from "./_image_size.ts";
+import { _decodeRgba } from "./_decode_rgba.ts";
 import { _resizeRgb, _toBytes } from "./_resize.ts";
 
-/**
- * The most pixels an image file may declare (4096 x 4096): decoding takes 4 bytes per pixel,
- * so a small file declaring 8000 x 8000 pixels would otherwise cost gigabytes. Larger images
- * are refused with a {@linkcode LimitError} before decoding; shrink them first.
- *
- * @example
- * ```ts
- * import { MAX_IMAGE_PIXELS } from "@x/ddpm";
- * if (MAX_IMAGE_PIXELS !== 4096 * 4096) throw new Error(String(MAX_IMAGE_PIXELS));
- * ```
- */
-export const MAX_IMAGE_PIXELS = 4096 * 4096;
+export { MAX_IMAGE_PIXELS } from "./_decode_rgba.ts";
 
 /** Options of {@linkcode decodeImage} and {@linkcode decodeImageRgb8}. */
 export interface DecodeImageOptions {
@@ -64,7 +51,7 @@ export async function decodeImageRgb8(
       `Cannot decode ${name}: resolution must be a positive integer, current value is ${resolution}`,
     );
   }
-  const image = await decodeRgba(bytes, name);
+  const image = await _decodeRgba(bytes, name);
   const { width, height } = image;
   const side = Math.min(width, height);
   const x0 = Math.floor((width - side) / 2);
@@ -110,37 +97,4 @@ export async function decodeImage(
 ): Promise<Float32Array> {
   const rgb = await decodeImageRgb8(bytes, opts);
   return Float32Array.from(rgb, (v) => v / 127.5 - 1);
-}
-
-async function decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
-  const type = bytes.length >= 8 ? ImageType.getType(bytes) : null;
-  if (type !== "png" && type !== "jpeg") {
-    throw new FormatError(
-      `Cannot decode ${name}: it is ${
-        type ? `a ${type.toUpperCase()}` : "not an image"
-      }; only PNG and JPEG files are supported`,
-    );
-  }
-  const size = _imageSize(bytes, type);
-  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
-    throw new LimitError(
-      `Cannot decode ${name}: it declares ${size.width} x ${size.height} pixels, over the cap ` +
-        `of ${MAX_IMAGE_PIXELS} (4096 x 4096); shrink it first`,
-    );
-  }
-  let image: Image;
-  try {
-    image = await Image.decode(bytes);
-  } catch (err) {
-    throw new FormatError(
-      `Cannot decode ${name}: the ${type.toUpperCase()} is corrupt or truncated (${
-        err instanceof Error ? err.message : String(err)
-      })`,
-      { cause: err },
-    );
-  }
-  if (!(image.width > 0 && image.height > 0)) {
-    throw new FormatError(`Cannot decode ${name}: the ${type.toUpperCase()} has no pixels`);
-  }
-  return image;
 }

@@ -1,0 +1,135 @@
+// `deno task fid`: FID (and the Inception Score) of a folder of samples, as pytorch-fid and
+// torch-fidelity compute them, from the user's copy of the FID Inception weights.
+import { setBackend } from "../backend.ts";
+import { InceptionV3 } from "../metrics/inception.ts";
+import { INCEPTION_SHA256_PREFIX, INCEPTION_WEIGHTS_FILE } from "../metrics/inception_weights.ts";
+import { type ActivationStats, frechetDistance } from "../metrics/frechet_distance.ts";
+import { inceptionPass } from "../metrics/fid.ts";
+import { INCEPTION_CLASSES } from "../metrics/inception_layers.ts";
+import { inceptionScoreFromLogits } from "../metrics/inception_score_math.ts";
+import { openImageSource } from "../metrics/image_source.ts";
+import { loadActivationStats, saveActivationStats } from "../metrics/stats_file.ts";
+import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { Progress } from "./_progress.ts";
+
+const HELP = `Usage: deno task fid [flags]
+
+Computes FID between --samples and --ref as pytorch-fid does (Inception-v3 pool3 features,
+bilinear resize to 299 with align_corners=False, float64 statistics), and with --is the
+Inception Score as torch-fidelity does (10 splits). Prints one line per score.
+
+Inputs (a folder of PNG/JPEG images, a CIFAR-10 .bin batch or the cifar-10-batches-bin
+folder, or a .npz of statistics with arrays mu and sigma, as pytorch-fid saves them):
+  --samples PATH      the images to score, e.g. what \`deno task sample --out-dir\` wrote
+  --ref PATH          the reference set, e.g. cifar-10-batches-bin/ or its saved .npz
+                      (without --ref, only --save-stats and --is are computed)
+  --save-stats FILE   also save the samples' statistics as a .npz (pytorch-fid's format)
+
+Network:
+  --inception PATH    pytorch-fid's ${INCEPTION_WEIGHTS_FILE} (default: $DDPM_INCEPTION)
+  --is                also compute the Inception Score of --samples (a second pass with
+                      torch-fidelity's preprocessing)
+  --splits N          splits of the Inception Score (default 10)
+  --batch N           images per forward pass (default 16)
+  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
+  -h, --help          show this help
+`;
+
+async function main(): Promise<number> {
+  const flags = parseFlags(Deno.args, {
+    samples: { type: "string" },
+    ref: { type: "string" },
+    "save-stats": { type: "string" },
+    inception: { type: "string" },
+    is: { type: "boolean" },
+    splits: { type: "string" },
+    batch: { type: "string" },
+    size: { type: "string" },
+    backend: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!flags.samples) {
+    throw new CliError("Pass --samples: a folder of images or a .npz of statistics");
+  }
+  if (!flags.ref && !flags.is && !flags["save-stats"]) {
+    throw new CliError("Nothing to compute: pass --ref for FID, --is, or --save-stats");
+  }
+  const batch = intFlag("batch", flags.batch, 16);
+  const splits = intFlag("splits", flags.splits, 10);
+  // Undocumented: a smaller network input, for the tests' speed only.
+  const size = intFlag("size", flags.size, 299, 75);
+  const samplesAreStats = /\.npz$/i.test(flags.samples);
+  if (samplesAreStats && (flags.is || flags["save-stats"])) {
+    throw new CliError("--is and --save-stats need images as --samples, not a .npz of statistics");
+  }
+  const needsNetwork = !samplesAreStats || (flags.ref !== undefined && !/\.npz$/i.test(flags.ref));
+  let inception: InceptionV3 | undefined;
+  if (needsNetwork) {
+    await setBackend(backendFlag(flags.backend));
+    inception = await InceptionV3.load(flags.inception);
+    console.error(
+      inception.isPublished
+        ? `ddpm: Inception weights ${inception.path} (pytorch-fid's, sha256 ${
+          inception.sha256!.slice(0, 8)
+        })`
+        : `ddpm: warning: ${inception.path} is not pytorch-fid's ${INCEPTION_WEIGHTS_FILE} ` +
+          `(its sha256 starts ${inception.sha256!.slice(0, 8)}, not ${INCEPTION_SHA256_PREFIX}): ` +
+          `scores will not be comparable with published ones`,
+    );
+  }
+  try {
+    const statsOf = async (path: string, which: string, withIs: boolean) => {
+      if (/\.npz$/i.test(path)) return { stats: await loadActivationStats(path) };
+      const source = await openImageSource(path);
+      const passes = withIs ? "FID and IS passes" : "FID pass";
+      console.error(`ddpm: ${which}: ${source.description} (${passes}, batches of ${batch})`);
+      const progress = new Progress(source.count, { label: which, unit: "img" });
+      return await inceptionPass(source, {
+        inception: inception!,
+        batchSize: batch,
+        size,
+        fid: which === "reference" || flags.ref !== undefined || !!flags["save-stats"],
+        inceptionScore: withIs,
+        onProgress: (done) => progress.update(done),
+      });
+    };
+    const samples = await statsOf(flags.samples, "samples", !!flags.is);
+    if (flags["save-stats"] && samples.stats) {
+      await saveActivationStats(flags["save-stats"], samples.stats);
+      console.error(`ddpm: wrote ${flags["save-stats"]}`);
+    }
+    if (flags.ref) {
+      const ref = await statsOf(flags.ref, "reference", false);
+      const [a, b] = [samples.stats!.mu.length, ref.stats!.mu.length];
+      if (a !== b) {
+        throw new CliError(
+          `--samples has ${a}-dimensional statistics and --ref ${b}-dimensional ones: both must come from the Inception pool3 features (2048)`,
+        );
+      }
+      const value = frechetDistance(samples.stats as ActivationStats, ref.stats as ActivationStats);
+      // Identical sets give 0 up to rounding, which may be a hair below it.
+      console.log(`FID ${Math.max(0, value).toFixed(4)}`);
+    }
+    if (flags.is && "logitsUnbiased" in samples && samples.logitsUnbiased) {
+      const count = samples.count;
+      if (count < splits) {
+        throw new CliError(
+          `--is with ${splits} splits needs at least ${splits} images: got ${count}`,
+        );
+      }
+      const is = inceptionScoreFromLogits(samples.logitsUnbiased, INCEPTION_CLASSES, { splits });
+      console.log(
+        `IS ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)} (${splits} splits, ${count} images)`,
+      );
+    }
+  } finally {
+    inception?.dispose();
+  }
+  return 0;
+}
+
+if (import.meta.main) runCli(main);

@@ -1,0 +1,55 @@
+// Decoding a PNG or JPEG into RGBA with its declared size checked first: the part of image
+// decoding shared by the training images and the FID image sources.
+import { Image, ImageType } from "imagescript";
+import { FormatError, LimitError } from "../errors.ts";
+import { _imageSize } from "./_image_size.ts";
+
+/**
+ * The most pixels an image file may declare (4096 x 4096): decoding takes 4 bytes per pixel,
+ * so a small file declaring 8000 x 8000 pixels would otherwise cost gigabytes. Larger images
+ * are refused with a {@linkcode LimitError} before decoding; shrink them first.
+ *
+ * @example
+ * ```ts
+ * import { MAX_IMAGE_PIXELS } from "@x/ddpm";
+ * if (MAX_IMAGE_PIXELS !== 4096 * 4096) throw new Error(String(MAX_IMAGE_PIXELS));
+ * ```
+ */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
+
+/**
+ * Decodes a PNG or JPEG into imagescript's RGBA image, refusing other formats, corrupt files
+ * and images over {@linkcode MAX_IMAGE_PIXELS} with errors that name the file.
+ */
+export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
+  const type = bytes.length >= 8 ? ImageType.getType(bytes) : null;
+  if (type !== "png" && type !== "jpeg") {
+    throw new FormatError(
+      `Cannot decode ${name}: it is ${
+        type ? `a ${type.toUpperCase()}` : "not an image"
+      }; only PNG and JPEG files are supported`,
+    );
+  }
+  const size = _imageSize(bytes, type);
+  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+    throw new LimitError(
+      `Cannot decode ${name}: it declares ${size.width} x ${size.height} pixels, over the cap ` +
+        `of ${MAX_IMAGE_PIXELS} (4096 x 4096); shrink it first`,
+    );
+  }
+  let image: Image;
+  try {
+    image = await Image.decode(bytes);
+  } catch (err) {
+    throw new FormatError(
+      `Cannot decode ${name}: the ${type.toUpperCase()} is corrupt or truncated (${
+        err instanceof Error ? err.message : String(err)
+      })`,
+      { cause: err },
+    );
+  }
+  if (!(image.width > 0 && image.height > 0)) {
+    throw new FormatError(`Cannot decode ${name}: the ${type.toUpperCase()} has no pixels`);
+  }
+  return image;
+}
