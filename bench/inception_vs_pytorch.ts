@@ -5,8 +5,8 @@
 // Run: deno run -A bench/inception_vs_pytorch.ts [--backends wasm,onednn]
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, setBackend } from "../src/backend.ts";
-import { decodeNpy } from "../src/io/npy.ts";
+import { type BackendName, setBackend } from "../src/backends/set_backend.ts";
+import { decodeNpy } from "../src/formats/npy.ts";
 import { InceptionV3 } from "../src/metrics/inception.ts";
 
 const { values } = parseArgs({ options: { backends: { type: "string", default: "wasm,onednn" } } });

@@ -6,7 +6,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { type BackendName, setBackend } from "../src/backend.ts";
+import { type BackendName, setBackend } from "../src/backends/set_backend.ts";
 import { frechetDistance } from "../src/metrics/frechet_distance.ts";
 import { InceptionV3 } from "../src/metrics/inception.ts";
 import { INCEPTION_CONVS, type InceptionConv } from "../src/metrics/inception_layers.ts";

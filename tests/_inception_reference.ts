@@ -2,7 +2,7 @@
 // torchvision's definitions with PyTorch's semantics spelled out (CHW layout, OIHW weights,
 // explicit zero padding, unfolded BatchNorm with eps 0.001, average pools that exclude padding,
 // max pools that ignore it, F.interpolate's bilinear resize), independent of src/metrics.
-import type { HostTensor } from "../src/io/safetensors.ts";
+import type { HostTensor } from "../src/formats/safetensors.ts";
 import { type RefConv, referenceConvs } from "./_inception_state_dict.ts";
 
 /** A CHW image in float64. */

@@ -1,7 +1,7 @@
 // `deno task fid` end to end on seeded random Inception weights in torch's legacy format: the
 // printed FID and IS and the saved statistics equal what the library computes in process.
 import { Image } from "imagescript";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { frechetDistance } from "../src/metrics/frechet_distance.ts";
 import { inceptionPass } from "../src/metrics/fid.ts";
 import { InceptionV3 } from "../src/metrics/inception.ts";

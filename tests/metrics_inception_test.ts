@@ -2,9 +2,9 @@
 // semantics (tests/_inception_reference.ts), with seeded random weights carrying the exact
 // names and shapes of pytorch-fid's file, read through the legacy torch format.
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../src/backend.ts";
-import { readTorchStateDict } from "../src/io/torch_pickle.ts";
-import type { HostTensor } from "../src/io/safetensors.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
+import { readTorchStateDict } from "../src/formats/torch_pickle.ts";
+import type { HostTensor } from "../src/formats/safetensors.ts";
 import { InceptionV3 } from "../src/metrics/inception.ts";
 import { inceptionWeightsFromStateDict } from "../src/metrics/inception_weights.ts";
 import { mulberry32 } from "../src/random.ts";

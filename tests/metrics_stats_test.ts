@@ -7,9 +7,9 @@ import { ActivationStatsAccumulator } from "../src/metrics/activation_stats.ts";
 import { inceptionScoreFromLogits } from "../src/metrics/inception_score_math.ts";
 import { _Mt19937, _numpyPermutation } from "../src/metrics/_numpy_permutation.ts";
 import { loadActivationStats, saveActivationStats } from "../src/metrics/stats_file.ts";
-import { decodeNpy, encodeNpy, readNpz, writeNpz } from "../src/io/npy.ts";
-import { writeZip } from "../src/io/zip_writer.ts";
-import { openZip } from "../src/io/zip.ts";
+import { decodeNpy, encodeNpy, readNpz, writeNpz } from "../src/formats/npy.ts";
+import { writeZip } from "../src/formats/zip_writer.ts";
+import { openZip } from "../src/formats/zip.ts";
 import { mulberry32 } from "../src/random.ts";
 
 const ignore = Deno.env.get("DDPM_TEST_BACKEND") === "onednn";

@@ -1,11 +1,11 @@
 // Sampling into a folder of PNGs split over shards: image i depends only on (seed, i), so any
 // split, batch size and restart write the same bytes.
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../src/backend.ts";
+import { setBackend } from "../src/backends/set_backend.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { sample } from "../src/diffusion/sample.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
-import { presets } from "../src/presets.ts";
+import { createUNet } from "../src/presets/create_unet.ts";
+import { presets } from "../src/presets/presets.ts";
 import { NormalStream } from "../src/random.ts";
 import {
   imageFileName,

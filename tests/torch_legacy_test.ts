@@ -2,7 +2,8 @@
 // `_legacy_save` lays it out, including a file with the exact names and shapes of pytorch-fid's
 // Inception weights.
 import { assert } from "./_assert.ts";
-import { loadTorchStateDictFile, readTorchStateDict } from "../src/io/torch_pickle.ts";
+import { readTorchStateDict } from "../src/formats/torch_pickle.ts";
+import { loadTorchStateDictFile } from "../src/io/torch_file.ts";
 import { torchSaveLegacy } from "./_torch_legacy_writer.ts";
 import { randomInceptionStateDict, referenceShapes } from "./_inception_state_dict.ts";
 import { inceptionWeightShapes } from "../src/metrics/inception_layers.ts";

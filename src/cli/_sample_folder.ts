@@ -5,7 +5,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
 import { type NoisePredictor, type ReverseScheduler, sample } from "../diffusion/sample.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { tensorToImages } from "../io/png.ts";
+import { tensorToImages } from "../images/png.ts";
 import { CliError } from "./_cli.ts";
 import { Progress } from "./_progress.ts";
 

@@ -1,6 +1,6 @@
 // `deno task fid`: FID (and the Inception Score) of a folder of samples, as pytorch-fid and
 // torch-fidelity compute them, from the user's copy of the FID Inception weights.
-import { setBackend } from "../backend.ts";
+import { setBackend } from "../backends/set_backend.ts";
 import { InceptionV3 } from "../metrics/inception.ts";
 import { INCEPTION_SHA256_PREFIX, INCEPTION_WEIGHTS_FILE } from "../metrics/inception_weights.ts";
 import { type ActivationStats, frechetDistance } from "../metrics/frechet_distance.ts";
@@ -9,49 +9,51 @@ import { INCEPTION_CLASSES } from "../metrics/inception_layers.ts";
 import { inceptionScoreFromLogits } from "../metrics/inception_score_math.ts";
 import { openImageSource } from "../metrics/image_source.ts";
 import { loadActivationStats, saveActivationStats } from "../metrics/stats_file.ts";
-import { backendFlag, CliError, intFlag, parseFlags, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
+import { flag, parseCommand } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
 
-const HELP = `Usage: deno task fid [flags]
-
-Computes FID between --samples and --ref as pytorch-fid does (Inception-v3 pool3 features,
+const COMMAND = {
+  usage: "deno task fid [flags]",
+  intro: `Computes FID between --samples and --ref as pytorch-fid does (Inception-v3 pool3 features,
 bilinear resize to 299 with align_corners=False, float64 statistics), and with --is the
-Inception Score as torch-fidelity does (10 splits). Prints one line per score.
-
-Inputs (a folder of PNG/JPEG images, a CIFAR-10 .bin batch or the cifar-10-batches-bin
-folder, or a .npz of statistics with arrays mu and sigma, as pytorch-fid saves them):
-  --samples PATH      the images to score, e.g. what \`deno task sample --out-dir\` wrote
-  --ref PATH          the reference set, e.g. cifar-10-batches-bin/ or its saved .npz
-                      (without --ref, only --save-stats and --is are computed)
-  --save-stats FILE   also save the samples' statistics as a .npz (pytorch-fid's format)
-
-Network:
-  --inception PATH    pytorch-fid's ${INCEPTION_WEIGHTS_FILE} (default: $DDPM_INCEPTION)
-  --is                also compute the Inception Score of --samples (a second pass with
-                      torch-fidelity's preprocessing)
-  --splits N          splits of the Inception Score (default 10)
-  --batch N           images per forward pass (default 16)
-  --backend NAME      auto, onednn, wasm, cpu, webgpu, tensorflow (default auto)
-  -h, --help          show this help
-`;
+Inception Score as torch-fidelity does (10 splits). Prints one line per score.`,
+  flags: {
+    samples: flag(
+      "PATH",
+      "the images to score, e.g. what \`deno task sample --out-dir\` wrote",
+      "Inputs (a folder of PNG/JPEG images, a CIFAR-10 .bin batch or the cifar-10-batches-bin\n" +
+        "folder, or a .npz of statistics with arrays mu and sigma, as pytorch-fid saves them):",
+    ),
+    ref: flag(
+      "PATH",
+      "the reference set, e.g. cifar-10-batches-bin/ or its saved .npz\n" +
+        "(without --ref, only --save-stats and --is are computed)",
+    ),
+    "save-stats": flag(
+      "FILE",
+      "also save the samples' statistics as a .npz (pytorch-fid's format)",
+    ),
+    inception: flag(
+      "PATH",
+      `pytorch-fid's ${INCEPTION_WEIGHTS_FILE} (default: $DDPM_INCEPTION)`,
+      "Network:",
+    ),
+    is: {
+      type: "boolean",
+      help: "also compute the Inception Score of --samples (a second pass with\n" +
+        "torch-fidelity's preprocessing)",
+    },
+    splits: flag("N", "splits of the Inception Score (default 10)"),
+    batch: flag("N", "images per forward pass (default 16)"),
+    // For the tests' speed only: a smaller network input than the 299 both tools use.
+    size: flag("N", "network input side (default 299; smaller only for tests)"),
+  },
+} as const;
 
 async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args, {
-    samples: { type: "string" },
-    ref: { type: "string" },
-    "save-stats": { type: "string" },
-    inception: { type: "string" },
-    is: { type: "boolean" },
-    splits: { type: "string" },
-    batch: { type: "string" },
-    size: { type: "string" },
-    backend: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  if (flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const flags = parseCommand(COMMAND, Deno.args);
+  if (!flags) return 0;
   if (!flags.samples) {
     throw new CliError("Pass --samples: a folder of images or a .npz of statistics");
   }
@@ -60,7 +62,6 @@ async function main(): Promise<number> {
   }
   const batch = intFlag("batch", flags.batch, 16);
   const splits = intFlag("splits", flags.splits, 10);
-  // Undocumented: a smaller network input, for the tests' speed only.
   const size = intFlag("size", flags.size, 299, 75);
   const samplesAreStats = /\.npz$/i.test(flags.samples);
   if (samplesAreStats && (flags.is || flags["save-stats"])) {

@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { FormatError } from "../errors.ts";
 import { openZip, type ZipArchive } from "./zip.ts";
 import type { HostTensor } from "./safetensors.ts";
 import {

@@ -6,9 +6,9 @@
  * @module
  */
 import { InputError } from "../errors.ts";
-import { _decodeRgba } from "../io/_decode_rgba.ts";
-import { _cifar10Files } from "../io/_cifar10_files.ts";
-import { parseCifar10 } from "../io/cifar10_dataset.ts";
+import { _decodeRgba } from "../images/_decode_rgba.ts";
+import { _cifar10Files } from "../data/_cifar10_files.ts";
+import { parseCifar10 } from "../data/cifar10_dataset.ts";
 
 /** Consecutive images of one size, as RGB bytes (row-major HWC, image after image). */
 export interface PixelBatch {

@@ -52,7 +52,8 @@ export interface InceptionFeatures {
  * @example Features of two gray images, with random weights built in memory
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { InceptionV3, INCEPTION_CONVS, setBackend } from "@x/ddpm";
+ * import { setBackend } from "@x/ddpm";
+ * import { INCEPTION_CONVS, InceptionV3 } from "@x/ddpm/metrics";
  * await setBackend("wasm");
  * const convs = new Map(INCEPTION_CONVS.map((c) => [c.name, {
  *   filter: tf.randomNormal([...c.kernel, c.inChannels, c.outChannels], 0, 0.05) as tf.Tensor4D,

@@ -6,8 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { FormatError, InputError } from "../errors.ts";
-import type { HostTensor } from "../io/safetensors.ts";
-import { readTorchStateDict } from "../io/torch_pickle.ts";
+import type { HostTensor } from "../formats/safetensors.ts";
+import { readTorchStateDict } from "../formats/torch_pickle.ts";
 import {
   INCEPTION_BN_EPS,
   INCEPTION_CLASSES,

@@ -7,7 +7,7 @@
  */
 import { FormatError, InputError } from "../errors.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { readNpz, writeNpz } from "../io/npy.ts";
+import { readNpz, writeNpz } from "../formats/npy.ts";
 import type { ActivationStats } from "./frechet_distance.ts";
 
 /**

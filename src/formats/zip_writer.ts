@@ -3,9 +3,24 @@
  *
  * @module
  */
-import { crc32 } from "node:zlib";
-
 const LIMIT = 0xffffffff;
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (the ZIP and PNG polynomial 0xEDB88320), by table; no Node built-in, so it runs anywhere. */
+function crc32(data: Uint8Array): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 /**
  * Builds a ZIP archive whose entries are stored uncompressed, with CRC-32 checksums, in the
@@ -32,7 +47,7 @@ export function writeZip(entries: Record<string, Uint8Array>): Uint8Array {
     if (data.length > LIMIT) {
       throw new RangeError(`Cannot write ZIP entry "${name}": ${data.length} bytes is over 4 GiB`);
     }
-    return { name: enc.encode(name), data, crc: crc32(data) >>> 0, offset: 0 };
+    return { name: enc.encode(name), data, crc: crc32(data), offset: 0 };
   });
   let size = 22;
   for (const it of items) size += 30 + it.name.length + it.data.length + 46 + it.name.length;
