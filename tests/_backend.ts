@@ -6,3 +6,13 @@
 export const FAST_BACKEND: "wasm" | "onednn" = Deno.env.get("DDPM_TEST_BACKEND") === "onednn"
   ? "onednn"
   : "wasm";
+
+/** Whether oneDNN 2.x (`libdnnl.so.2`) loads here, for tests that need the onednn backend. */
+export const HAS_ONEDNN: boolean = (() => {
+  try {
+    Deno.dlopen("libdnnl.so.2", {}).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();

@@ -4,6 +4,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BufferPool } from "../src/backends/_buffer_pool.ts";
 import { setBackend } from "../mod.ts";
 import { assert } from "./_assert.ts";
+import { HAS_ONEDNN } from "./_backend.ts";
 
 const BIG = 64 * 1024; // elements: 256 KiB, above the pool's 64 KiB floor
 
@@ -63,15 +64,6 @@ function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
   return n;
 }
-
-const HAS_ONEDNN = (() => {
-  try {
-    Deno.dlopen("libdnnl.so.2", {}).close();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 Deno.test({
   name: "onednn: arrays read from tensors survive later kernels that recycle buffers",

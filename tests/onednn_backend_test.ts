@@ -3,15 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { createUNet, type PresetName, presets, setBackend, type UNetConfig } from "../mod.ts";
 import { assert } from "./_assert.ts";
+import { HAS_ONEDNN } from "./_backend.ts";
 
-const HAS_ONEDNN = (() => {
-  try {
-    Deno.dlopen("libdnnl.so.2", {}).close();
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!HAS_ONEDNN) {
   console.error("onednn tests skipped: libdnnl.so.2 is not installed (apt-get install libdnnl2)");
 }
