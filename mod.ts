@@ -32,8 +32,8 @@ export { OutOfMemoryError } from "./src/memory/out_of_memory.ts";
 // Errors, and the caps on inputs they enforce.
 export { FormatError, InputError, LimitError } from "./src/errors.ts";
 export { DatasetError } from "./src/data/dataset_error.ts";
-export { CheckpointError } from "./src/train/checkpoint.ts";
-export { TrainingDivergedError } from "./src/train/train.ts";
+export { CheckpointError } from "./src/runs/checkpoint.ts";
+export { TrainingDivergedError } from "./src/train/training_diverged_error.ts";
 export { MAX_IMAGE_PIXELS } from "./src/images/image.ts";
 export { MAX_ZIP_INFLATED_BYTES } from "./src/formats/zip.ts";
 export { UNET_LIMITS } from "./src/nn/validate_unet_config.ts";
@@ -60,7 +60,7 @@ export {
 
 // The model.
 export { createUNet } from "./src/presets/create_unet.ts";
-export type { CreateUNetOptions } from "./src/nn/create_unet.ts";
+export type { CreateUNetOptions } from "./src/nn/create_unet_from_config.ts";
 export type { PredictOptions, UNet } from "./src/nn/unet.ts";
 
 // Schedulers, and the schedules and closed forms as plain functions.
@@ -89,10 +89,12 @@ export { interpolate, type InterpolateOptions } from "./src/diffusion/interpolat
 export { inpaint, type InpaintOptions } from "./src/diffusion/inpaint.ts";
 
 // Training.
-export { type StepMetrics, train, type TrainOptions, type TrainResult } from "./src/train/train.ts";
-export { type StepInputs, type TrainState, trainStep } from "./src/train/train_step.ts";
+export { train } from "./src/train/train.ts";
+export type { StepMetrics, TrainOptions, TrainResult } from "./src/train/train_options.ts";
+export { trainStep } from "./src/train/train_step.ts";
+export type { StepInputs, TrainState } from "./src/train/train_state.ts";
 export { createAdamState } from "./src/train/optimizer.ts";
-export { type LoadedRun, loadRun } from "./src/train/load_run.ts";
+export { type LoadedRun, loadRun } from "./src/runs/load_run.ts";
 
 // Data, images and model files.
 export { type Dataset, loadDataset, type LoadDatasetOptions } from "./src/data/dataset.ts";

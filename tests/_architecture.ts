@@ -187,3 +187,38 @@ export async function readSources(root: string, dir: string): Promise<SourceFile
   await walk(dir);
   return files.sort((a, b) => a.path < b.path ? -1 : 1);
 }
+
+/**
+ * Every cycle of relative imports between files (type-only imports included: a type in the
+ * wrong file is what makes two files need each other). Each cycle is listed once, as the paths
+ * from its smallest file back to it.
+ */
+export function importCycles(files: readonly SourceFile[]): string[][] {
+  const known = new Set(files.map((f) => f.path));
+  const edges = new Map<string, string[]>();
+  for (const file of files) {
+    const to = importsOf(file.text)
+      .map((i) => resolveRelative(file.path, i.specifier))
+      .filter((p): p is string => p !== undefined && known.has(p));
+    edges.set(file.path, [...new Set(to)]);
+  }
+  const cycles = new Map<string, string[]>();
+  const state = new Map<string, "open" | "done">();
+  const stack: string[] = [];
+  const visit = (path: string): void => {
+    state.set(path, "open");
+    stack.push(path);
+    for (const next of edges.get(path) ?? []) {
+      if (state.get(next) === "open") {
+        const cycle = stack.slice(stack.indexOf(next));
+        const start = cycle.indexOf([...cycle].sort()[0]);
+        const ordered = [...cycle.slice(start), ...cycle.slice(0, start)];
+        cycles.set(ordered.join(" -> "), ordered);
+      } else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(path, "done");
+  };
+  for (const path of [...edges.keys()].sort()) if (!state.has(path)) visit(path);
+  return [...cycles.values()];
+}

@@ -4,6 +4,7 @@ import { assert } from "./_assert.ts";
 import {
   checkArchitecture,
   codeOnly,
+  importCycles,
   importsOf,
   type Layer,
   parseLayers,
@@ -102,4 +103,19 @@ Deno.test("importsOf() finds static, re-export, side-effect and dynamic imports 
     "7:./e.ts",
   ]);
   assert.equal(codeOnly('a("x // y"); // z').trimEnd(), 'a("      ");');
+});
+
+Deno.test("no two files in src/ import each other, directly or through others", async () => {
+  const files = await readSources(ROOT, "src");
+  assert.deepEqual(importCycles(files).map((c) => c.join(" -> ")), []);
+});
+
+Deno.test("importCycles() finds a cycle through a type import, once", () => {
+  const files = [
+    { path: "src/a/x.ts", text: 'import type { Y } from "./y.ts";\n' },
+    { path: "src/a/y.ts", text: 'import { z } from "../b/z.ts";\n' },
+    { path: "src/b/z.ts", text: 'export * from "../a/x.ts";\n' },
+    { path: "src/b/w.ts", text: 'import "../a/x.ts";\n' },
+  ];
+  assert.deepEqual(importCycles(files), [["src/a/x.ts", "src/a/y.ts", "src/b/z.ts"]]);
 });

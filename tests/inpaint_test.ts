@@ -3,7 +3,7 @@ import { setBackend } from "../src/backends/set_backend.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { inpaint } from "../src/diffusion/inpaint.ts";
 import type { NoisePredictor } from "../src/diffusion/sample.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
+import { createUNetFromConfig } from "../src/nn/create_unet_from_config.ts";
 import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
@@ -35,7 +35,7 @@ function truthModel(x0: tf.Tensor4D): NoisePredictor & { calls: number } {
 
 Deno.test("inpaint() keeps the known pixels exactly and changes the unknown ones", async () => {
   await setBackend(FAST_BACKEND);
-  const unet = createUNet({ ...presets.tiny.unet, resolution: RES }, { seed: 2 });
+  const unet = createUNetFromConfig({ ...presets.tiny.unet, resolution: RES }, { seed: 2 });
   const image = picture(2, 1);
   const mask = leftHalf();
   const before = tf.memory().numTensors;

@@ -3,7 +3,7 @@ import { setBackend } from "../src/backends/set_backend.ts";
 import { DDIMScheduler } from "../src/diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../src/diffusion/interpolate.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
+import { createUNetFromConfig } from "../src/nn/create_unet_from_config.ts";
 import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
@@ -16,7 +16,7 @@ function pattern(seed: number): tf.Tensor4D {
 
 Deno.test("interpolate() at t = 0 returns a and b exactly at lambda 0 and 1", async () => {
   await setBackend("cpu");
-  const unet = createUNet(CONFIG, { seed: 1 });
+  const unet = createUNetFromConfig(CONFIG, { seed: 1 });
   const a = pattern(1), b = pattern(2);
   const before = tf.memory().numTensors;
   const row = await interpolate({
@@ -44,7 +44,7 @@ Deno.test("interpolate() at t = 0 returns a and b exactly at lambda 0 and 1", as
 
 Deno.test("interpolate() diffuses a and b with one noise and denoises t steps", async () => {
   await setBackend(FAST_BACKEND);
-  const unet = createUNet(CONFIG, { seed: 1 });
+  const unet = createUNetFromConfig(CONFIG, { seed: 1 });
   const a = pattern(3), b = pattern(4);
   const scheduler = new DDIMScheduler({ numTrainTimesteps: 20 });
   const before = tf.memory().numTensors;
@@ -73,7 +73,7 @@ Deno.test("interpolate() diffuses a and b with one noise and denoises t steps", 
 
 Deno.test("interpolate() rejects t outside [0, T] and mismatched shapes", async () => {
   await setBackend("cpu");
-  const unet = createUNet(CONFIG, { seed: 1 });
+  const unet = createUNetFromConfig(CONFIG, { seed: 1 });
   const a = pattern(1);
   const scheduler = new DDPMScheduler({ numTrainTimesteps: 10 });
   await assert.rejects(interpolate({ unet, scheduler, a, b: a, t: 11, lambdas: 2 }), RangeError);

@@ -8,7 +8,7 @@ import {
   natsToBitsPerDim,
   normalKl,
 } from "../src/diffusion/nll_math.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
+import { createUNetFromConfig } from "../src/nn/create_unet_from_config.ts";
 import { presets } from "../src/presets/presets.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
@@ -226,7 +226,7 @@ Deno.test("evaluateNll() of the true-noise oracle is below that of an untrained 
         return x.sub(images.mul(a)).div(b) as tf.Tensor4D;
       }),
   };
-  const unet = createUNet({ ...presets.tiny.unet, resolution: 8 }, { seed: 3 });
+  const unet = createUNetFromConfig({ ...presets.tiny.unet, resolution: 8 }, { seed: 3 });
   const good = await evaluateNll({ unet: oracle, scheduler, images, batchSize: 50 });
   const bad = await evaluateNll({ unet, scheduler, images, batchSize: 50 });
   unet.dispose();
@@ -270,7 +270,7 @@ Deno.test("evaluateNll() rejects learned variances and images outside [-1, 1]", 
 
 Deno.test("evaluateNll() gives the same bound whatever the batch size: noise is drawn per pair", async () => {
   await setBackend("cpu");
-  const unet = createUNet({
+  const unet = createUNetFromConfig({
     ...presets.tiny.unet,
     resolution: 4,
     ch: 8,

@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { assert } from "./_assert.ts";
 import { torchSave } from "./_torch_writer.ts";
 import { setBackend } from "../src/backends/set_backend.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
+import { createUNetFromConfig } from "../src/nn/create_unet_from_config.ts";
 import type { UNet } from "../src/nn/unet.ts";
 import type { UNetConfig } from "../src/nn/unet_config.ts";
 import { unetWeightSpecs } from "../src/nn/unet_weight_specs.ts";
@@ -153,7 +153,7 @@ async function rejectsWith(fn: () => Promise<unknown>, ...parts: string[]): Prom
 Deno.test("saveDiffusers() then loadPretrained() gives identical weights, outputs and scheduler", async () => {
   await withTempDir(async (dir) => {
     const before = tf.memory().numTensors;
-    const unet = createUNet(CFG, { seed: 1 });
+    const unet = createUNetFromConfig(CFG, { seed: 1 });
     randomize(unet, 100);
     const scheduler = new DDPMScheduler({ varianceType: "fixed_large", betaEnd: 0.015 });
     await saveDiffusers(unet, scheduler, dir);
@@ -315,7 +315,7 @@ Deno.test("loadPretrained() names the folder or file that is missing, truncated 
 Deno.test("loadPretrained() reads a pipeline folder with a .bin UNet and samples it with DDIM", async () => {
   await withTempDir(async (dir) => {
     // The weights of a randomised UNet, written as PyTorch would lay them out.
-    const reference = createUNet(CFG, { seed: 2 });
+    const reference = createUNetFromConfig(CFG, { seed: 2 });
     randomize(reference, 200);
     const dict: Dict = new Map();
     for (const [name, v] of reference.getWeights()) {
@@ -377,7 +377,7 @@ Deno.test("loadPretrained() reads a pipeline folder with a .bin UNet and samples
 
 Deno.test("examples/sample_pretrained.ts samples a saved diffusers folder end to end", async () => {
   await withTempDir(async (dir) => {
-    const unet = createUNet(CFG, { seed: 3 });
+    const unet = createUNetFromConfig(CFG, { seed: 3 });
     await saveDiffusers(unet, new DDPMScheduler(), `${dir}/model`);
     unet.dispose();
     const root = new URL("../", import.meta.url);

@@ -3,9 +3,9 @@
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { loadPretrained } from "../diffusers/pretrained.ts";
 import type { UNet } from "../nn/unet.ts";
-import { createUNet } from "../nn/create_unet.ts";
+import { createUNetFromConfig } from "../nn/create_unet_from_config.ts";
 import { getPreset, type SampleConfig } from "../presets/presets.ts";
-import { loadRun } from "../train/load_run.ts";
+import { loadRun } from "../runs/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
 
 /** A loaded model, its scheduler settings, a description and the run's data source if any. */
@@ -31,7 +31,7 @@ export async function loadModel(
   if (flags.preset) {
     const preset = presetFlag(flags.preset);
     return {
-      unet: createUNet(preset.unet, { seed: opts.seed ?? 0 }),
+      unet: createUNetFromConfig(preset.unet, { seed: opts.seed ?? 0 }),
       scheduler: preset.scheduler,
       what: `untrained preset ${flags.preset}`,
       sampleDefaults: preset.sample,

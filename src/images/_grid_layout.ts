@@ -1,7 +1,16 @@
 // Grid layout shared by the PNG grid, the GIF writer and the browser's canvases: pure bytes.
 import type { _Rgb8Batch } from "./_pixels.ts";
-import type { GridOptions } from "./grid_pixels.ts";
 import type { RgbaImage } from "./png_encode.ts";
+
+/** Layout of a grid of images (`gridPixels`, `imagesToGrid`, `saveGrid`). */
+export interface GridOptions {
+  /** Images per row. Default: `ceil(sqrt(N))`. */
+  cols?: number;
+  /** Pixels between neighbouring images (none around the border). Default: `2`. */
+  gap?: number;
+  /** RGB bytes of the gaps and of empty cells in the last row. Default: `[0, 0, 0]`. */
+  background?: readonly [number, number, number];
+}
 
 /** Lays out a batch of bytes as one RGBA picture, rows x cols with gaps. */
 export function _layoutGrid(batch: _Rgb8Batch, opts: GridOptions): RgbaImage {

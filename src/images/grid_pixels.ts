@@ -5,19 +5,11 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { _layoutGrid } from "./_grid_layout.ts";
+import { _layoutGrid, type GridOptions } from "./_grid_layout.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
 import type { RgbaImage } from "./png_encode.ts";
 
-/** Layout of a grid of images ({@linkcode gridPixels}, `imagesToGrid`, `saveGrid`). */
-export interface GridOptions {
-  /** Images per row. Default: `ceil(sqrt(N))`. */
-  cols?: number;
-  /** Pixels between neighbouring images (none around the border). Default: `2`. */
-  gap?: number;
-  /** RGB bytes of the gaps and of empty cells in the last row. Default: `[0, 0, 0]`. */
-  background?: readonly [number, number, number];
-}
+export type { GridOptions } from "./_grid_layout.ts";
 
 /**
  * Lays a batch of images in [-1, 1] out as a grid, rows x cols with a gap between cells, as

@@ -16,5 +16,5 @@ export * from "./upsample.ts";
 export * from "./validate_unet_config.ts";
 export * from "./unet_weight_specs.ts";
 export * from "./unet.ts";
-export * from "./create_unet.ts";
+export * from "./create_unet_from_config.ts";
 export * from "./unet_config.ts";

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import type { CreateUNetOptions } from "../nn/create_unet.ts";
-import { createUNet as createUNetFromConfig } from "../nn/create_unet.ts";
+import { createUNetFromConfig, type CreateUNetOptions } from "../nn/create_unet_from_config.ts";
 import type { UNet } from "../nn/unet.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
 import { getPreset, type PresetName } from "./presets.ts";

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "../random.ts";
-import type { StepInputs, TrainState } from "./train_step.ts";
+import type { StepInputs, TrainState } from "./train_state.ts";
 
 /**
  * Splits `batchSize` images into micro-batches of at most `microBatchSize`, as even as possible:

@@ -14,7 +14,7 @@ import {
   MEMORY_HEADROOM,
 } from "../memory/memory_limit.ts";
 import { batchGradients } from "./batch_gradients.ts";
-import type { TrainState } from "./train_step.ts";
+import type { TrainState } from "./train_state.ts";
 
 /** Memory of a step as a function of its images: `fixedBytes + images * perImageBytes`. */
 export interface StepMemory {

@@ -1,17 +1,22 @@
 /**
  * Training: the paper's recipe (Algorithm 1) with warmup, clipping, EMA and resumable
- * checkpoints.
+ * checkpoints. The run folder's files (config.json, checkpoints, the loss plot) are re-exported
+ * from `src/runs/`.
  *
  * @module
  */
 export * from "./train.ts";
+export * from "./train_options.ts";
+export * from "./training_diverged_error.ts";
+export * from "./train_state.ts";
 export * from "./train_step.ts";
 export * from "./batch_gradients.ts";
 export * from "./micro_batch_size.ts";
-export * from "./checkpoint.ts";
-export * from "./load_run.ts";
-export * from "./loss_plot.ts";
 export * from "./schedule.ts";
 export * from "./optimizer.ts";
-export * from "./validate_train_config.ts";
-export * from "./validate_run_config.ts";
+export * from "../runs/run_config.ts";
+export * from "../runs/checkpoint.ts";
+export * from "../runs/load_run.ts";
+export * from "../runs/loss_plot.ts";
+export * from "../runs/validate_train_config.ts";
+export * from "../runs/validate_run_config.ts";

@@ -10,7 +10,7 @@ import { DEFAULT_UNET_CONFIG, type UNetConfig } from "./unet_config.ts";
 import { unetWeightSpecs, type WeightSpec } from "./unet_weight_specs.ts";
 import { validateUNetConfig } from "./validate_unet_config.ts";
 
-/** Options of {@linkcode createUNet}. */
+/** Options of {@linkcode createUNetFromConfig}. */
 export interface CreateUNetOptions {
   /** Seed of the initial weights (and the base of default dropout seeds). Default 0. */
   seed?: number;
@@ -34,16 +34,16 @@ export interface CreateUNetOptions {
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { setBackend } from "@x/ddpm";
- * import { createUNet, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
+ * import { createUNetFromConfig, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
  * await setBackend("wasm");
  * const small = { ...DEFAULT_UNET_CONFIG, resolution: 8, ch: 16, chMult: [1, 2], numGroups: 8 };
- * const unet = createUNet({ ...small, numResBlocks: 1, attnResolutions: [4] }, { seed: 0 });
+ * const unet = createUNetFromConfig({ ...small, numResBlocks: 1, attnResolutions: [4] }, { seed: 0 });
  * const eps = unet.predict(tf.randomNormal([2, 8, 8, 3]), tf.tensor1d([1, 999], "int32"));
  * if ((await tf.max(tf.abs(eps)).data())[0] !== 0) throw new Error("a fresh UNet predicts 0");
  * unet.dispose();
  * ```
  */
-export function createUNet(config: UNetConfig, opts: CreateUNetOptions = {}): UNet {
+export function createUNetFromConfig(config: UNetConfig, opts: CreateUNetOptions = {}): UNet {
   const cfg: UNetConfig = {
     ...structuredClone(DEFAULT_UNET_CONFIG) as UNetConfig,
     ...structuredClone(config),

@@ -5,7 +5,7 @@ import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { validateUNetConfig } from "../nn/validate_unet_config.ts";
 import { getPreset } from "../presets/presets.ts";
 import { CheckpointError, listCheckpoints } from "./checkpoint.ts";
-import type { RunConfig, TrainOptions } from "./train.ts";
+import type { RunConfig, RunRequest } from "./run_config.ts";
 import { validateRunConfig } from "./validate_run_config.ts";
 import { validateTrainConfig } from "./validate_train_config.ts";
 import { _sweepTempFiles } from "./_sweep_temp_files.ts";
@@ -17,7 +17,7 @@ import { _sweepTempFiles } from "./_sweep_temp_files.ts";
  * was.
  */
 export async function _resolveRunConfig(
-  opts: TrainOptions,
+  opts: RunRequest,
 ): Promise<{ run: RunConfig; save: () => Promise<void> }> {
   const { outDir } = opts;
   const configPath = `${outDir}/config.json`;
@@ -74,7 +74,7 @@ export async function _resolveRunConfig(
   return { run, save };
 }
 
-function newRunConfig(opts: TrainOptions): RunConfig {
+function newRunConfig(opts: RunRequest): RunConfig {
   const preset = typeof opts.preset === "object" ? opts.preset : getPreset(opts.preset ?? "tiny");
   return {
     format: "ddpm-run-v1",
@@ -92,7 +92,7 @@ function newRunConfig(opts: TrainOptions): RunConfig {
  * changed. The model, the noise schedule and the seed cannot change: asking for other ones
  * is refused, naming the option.
  */
-function applyResumeChanges(run: RunConfig, opts: TrainOptions): string[] {
+function applyResumeChanges(run: RunConfig, opts: RunRequest): string[] {
   const where = `Cannot resume ${opts.outDir}`;
   if (opts.preset !== undefined) {
     const preset = typeof opts.preset === "object" ? opts.preset : getPreset(opts.preset);

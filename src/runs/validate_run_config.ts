@@ -8,7 +8,7 @@ import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { validateUNetConfig } from "../nn/validate_unet_config.ts";
 import { presets } from "../presets/presets.ts";
 import { CheckpointError } from "./checkpoint.ts";
-import type { RunConfig } from "./train.ts";
+import type { RunConfig } from "./run_config.ts";
 import { validateTrainConfig } from "./validate_train_config.ts";
 
 /**

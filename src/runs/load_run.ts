@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { createUNet } from "../nn/create_unet.ts";
+import { createUNetFromConfig } from "../nn/create_unet_from_config.ts";
 import type { UNet } from "../nn/unet.ts";
 import {
   CheckpointError,
@@ -11,7 +11,7 @@ import {
   listCheckpoints,
   loadCheckpoint,
 } from "./checkpoint.ts";
-import type { RunConfig } from "./train.ts";
+import type { RunConfig } from "./run_config.ts";
 import { validateRunConfig } from "./validate_run_config.ts";
 
 /** A model restored from a training run. */
@@ -80,7 +80,7 @@ export async function loadRun(path: string, opts: { ema?: boolean } = {}): Promi
   }
   const config: RunConfig = validateRunConfig(json, `${runDir}/config.json`);
   const state = await loadCheckpoint(checkpoint);
-  const unet = createUNet(config.unet);
+  const unet = createUNetFromConfig(config.unet);
   try {
     unet.setWeights(opts.ema === false ? state.model : state.ema);
   } catch (err) {
