@@ -8,7 +8,7 @@ import { createAdamState, presets, setBackend } from "../mod.ts";
 import { unetWeightSpecs } from "../src/nn/mod.ts";
 import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
 import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
-import { ADAM, EMA, SUM_SQUARES } from "../src/train/_optimizer_kernels.ts";
+import { ADAM, EMA, SUM_SQUARES } from "../src/kernels/_optimizer.ts";
 
 await setBackend("cpu");
 registerOptimizerKernels("cpu");

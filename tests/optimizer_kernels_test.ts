@@ -6,7 +6,7 @@ import { createAdamState, setBackend } from "../mod.ts";
 import { mulberry32 } from "../src/random.ts";
 import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
 import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
-import { ADAM, EMA, SUM_SQUARES } from "../src/train/_optimizer_kernels.ts";
+import { ADAM, EMA, SUM_SQUARES } from "../src/kernels/_optimizer.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { hostAdam } from "./_host_adam.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AdamAttrs } from "../train/_optimizer_kernels.ts";
+import type { AdamAttrs } from "../kernels/_optimizer.ts";
 import { type _Alloc, _newFloats } from "./_cpu_family.ts";
 
 const f32 = Math.fround;

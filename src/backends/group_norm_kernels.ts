@@ -9,7 +9,7 @@ import {
   GROUP_NORM,
   GROUP_NORM_GRAD,
   type GroupNormAttrs,
-} from "../nn/_fused_kernels.ts";
+} from "../kernels/_group_norm.ts";
 import { _groupStatsOfTensor } from "./_group_stats_memo.ts";
 import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { _groupNormBackward } from "./_group_norm_backward.ts";

@@ -4,8 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { SWISH } from "./_fused_kernels.ts";
-import { _ensureSwishGradient } from "./_swish_grad.ts";
+import { _ensureSwishGradient, SWISH } from "../kernels/_swish.ts";
 
 /**
  * Swish (SiLU): `x * sigmoid(x)`, the nonlinearity of the paper's UNet. Runs as one fused

@@ -5,9 +5,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { swish as swishOp } from "./activations.ts";
-import { _checkGroups, GROUP_NORM, type GroupNormAttrs } from "./_fused_kernels.ts";
+import {
+  _checkGroups,
+  _ensureGroupNormGradient,
+  GROUP_NORM,
+  type GroupNormAttrs,
+} from "../kernels/_group_norm.ts";
 import { _groupNormComposite } from "./_group_norm_composite.ts";
-import { _ensureGroupNormGradient } from "./_group_norm_grad.ts";
 import type { NormWeights } from "./layer_weights.ts";
 
 /** Options of {@linkcode groupNorm}. */

@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAM, type AdamAttrs, EMA, type EmaAttrs, SUM_SQUARES } from "./_optimizer_kernels.ts";
+import { ADAM, type AdamAttrs, EMA, type EmaAttrs, SUM_SQUARES } from "../kernels/_optimizer.ts";
 
 /** Adam's hyperparameters for one update. */
 export interface AdamSettings {

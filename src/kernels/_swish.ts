@@ -1,10 +1,15 @@
 /**
- * The gradient of the fused swish kernel, registered once on first use.
+ * The fused swish kernel's contract: its names and gradient (registered once on first use).
+ * `nn/activations.ts` calls it; each backend's kernels implement it.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { SWISH, SWISH_GRAD } from "./_fused_kernels.ts";
+
+/** Swish `x * sigmoid(x)`: input `x`; output `y`. */
+export const SWISH = "DdpmSwish";
+/** Backward of {@linkcode SWISH}: inputs `dy`, `x`; output `dx`. */
+export const SWISH_GRAD = "DdpmSwishGrad";
 
 /** Registers the gradient of `DdpmSwish` unless it is registered already (before the forward). */
 export function _ensureSwishGradient(): void {

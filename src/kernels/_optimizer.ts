@@ -1,8 +1,7 @@
 /**
- * Names and attributes of the fused optimiser kernels that backends may provide (see
- * `src/backends/optimizer_kernels.ts`). The core owns them, as it owns the group-norm kernel
- * names in `src/nn/_fused_kernels.ts`, so that backends import the core and never the other
- * way round. None has a gradient: the optimiser runs outside the tape.
+ * The fused optimiser kernels' contract: names and attributes. `train/optimizer.ts` calls them
+ * (with a composed fallback); each backend's kernels implement them. None has a gradient: the
+ * optimiser runs outside the tape.
  *
  * @module
  */
