@@ -1,8 +1,8 @@
-// TF.js's generic cpu kernels against the fast ones (src/backends/fast_cpu_kernels.ts) at
+// TF.js's generic cpu kernels against the fast ones (src/backends/cpu/fast_cpu_kernels.ts) at
 // the shapes of a cifar10 UNet training step at batch 8.
 // Run: deno bench -A bench/fast_cpu_kernels_bench.ts
 import * as tf from "@tensorflow/tfjs";
-import { registerFastCpuKernels } from "../src/backends/fast_cpu_kernels.ts";
+import { registerFastCpuKernels } from "../src/backends/cpu/fast_cpu_kernels.ts";
 
 await tf.setBackend("cpu");
 (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;

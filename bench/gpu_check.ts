@@ -12,9 +12,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, type PresetName, setBackend } from "../mod.ts";
-import { _tfjsNodeInstalled } from "../src/backends/_tfjs_node_installed.ts";
-import { bufferLimit, gpuMemoryBudget } from "../src/memory/gpu_limits.ts";
-import { webGpuErrors } from "../src/backends/webgpu_errors.ts";
+import { _tfjsNodeInstalled } from "../src/backends/tensorflow/_tfjs_node_installed.ts";
+import { bufferLimit } from "../src/memory/gpu_limits.ts";
+import { backendMemoryLimit } from "../src/memory/memory_limit.ts";
+import { webGpuErrors } from "../src/backends/webgpu/webgpu_errors.ts";
 import { trainStepFixture } from "./_train_step_fixture.ts";
 
 const { values: flags } = parseArgs({
@@ -149,7 +150,7 @@ async function measureBackend(backend: BackendName): Promise<BackendResult> {
     trainImgPerSec: {},
     microBatch: {},
     bufferLimitBytes: bufferLimit(),
-    memoryBudgetBytes: gpuMemoryBudget(),
+    memoryBudgetBytes: backendMemoryLimit(),
   };
   for (const batch of batches) {
     // Quick mode takes whole passes as they come, without measuring the memory first.

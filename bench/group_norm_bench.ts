@@ -1,10 +1,10 @@
 // Group norm + swish on the plain-JS cpu backend at a cifar10 layer shape ([8, 32, 32, 128],
-// 32 groups): the fused kernels (src/backends/group_norm_kernels.ts) against the composition
+// 32 groups): the fused kernels (src/backends/cpu/fused/group_norm_kernels.ts) against the composition
 // of stock ops that backends without them run. Run: deno bench -A bench/group_norm_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../mod.ts";
 import { groupNorm } from "../src/nn/mod.ts";
-import { registerGroupNormKernels } from "../src/backends/group_norm_kernels.ts";
+import { registerGroupNormKernels } from "../src/backends/cpu/fused/group_norm_kernels.ts";
 import { _groupNormComposite } from "../src/nn/_group_norm_composite.ts";
 
 await setBackend("cpu");

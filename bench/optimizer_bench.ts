@@ -1,13 +1,13 @@
 // One optimiser step (globalNorm, adamUpdate, emaUpdate, as trainStep runs them) on the
 // plain-JS cpu backend over the cifar10 UNet's weights (35.7M parameters, its own split into
-// tensors): the fused kernels (src/backends/optimizer_kernels.ts) against the composition of
+// tensors): the fused kernels (src/backends/cpu/fused/optimizer_kernels.ts) against the composition of
 // stock ops that backends without them run. Needs about 3 GB.
 // Run: deno bench -A bench/optimizer_bench.ts
 import * as tf from "@tensorflow/tfjs";
 import { createAdamState, presets, setBackend } from "../mod.ts";
 import { unetWeightSpecs } from "../src/nn/mod.ts";
 import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
-import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
+import { registerOptimizerKernels } from "../src/backends/cpu/fused/optimizer_kernels.ts";
 import { ADAM, EMA, SUM_SQUARES } from "../src/kernels/_optimizer.ts";
 
 await setBackend("cpu");

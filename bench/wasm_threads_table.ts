@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
 import { createAdamState, createUNet, DDPMScheduler, presets, trainStep } from "../mod.ts";
-import { registerThreadedWasm } from "../src/backends/prefer_threaded_wasm.ts";
+import { registerThreadedWasm } from "../src/backends/wasm/prefer_threaded_wasm.ts";
 
 const ROUNDS = Number(Deno.args[0] ?? 5);
 const BACKENDS = [["wasm-1t", 1], ["wasm-2t", 2]] as const;

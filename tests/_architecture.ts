@@ -22,6 +22,15 @@ export const PLATFORM_EXCEPTIONS: Readonly<Record<string, string>> = {
   "src/formats/zip.ts": "node:zlib", // inflate for deflated .bin entries; safetensors never loads it
 };
 
+/** Files allowed an `import()` of a computed specifier, with the reason. */
+export const DYNAMIC_IMPORT_EXCEPTIONS: Readonly<Record<string, string>> = {
+  // tfjs-node(-gpu) by a computed specifier, so that Deno does not resolve (download) it ahead.
+  "src/backends/tensorflow/descriptor.ts": "tfjs-node",
+};
+
+/** Most files one folder of src/ may hold (its subfolders count on their own). */
+export const MAX_FILES_PER_FOLDER = 20;
+
 /** Parses the layer table: rows whose first cell is `src/<folder>` or `src/*.ts`. */
 export function parseLayers(markdown: string): Map<string, Layer> {
   const layers = new Map<string, Layer>();
@@ -131,7 +140,26 @@ export function checkArchitecture(
       });
       continue;
     }
+    const code = codeOnly(file.text);
+    for (const m of code.matchAll(/\bimport\s*\((?!\s*["'])/g)) {
+      if (DYNAMIC_IMPORT_EXCEPTIONS[file.path]) continue;
+      out.push({
+        file: file.path,
+        line: code.slice(0, m.index).split("\n").length,
+        what: "import(expr)",
+        why: "a computed import() hides what the file depends on: import a string literal",
+      });
+    }
     for (const { specifier, line } of importsOf(file.text)) {
+      if (specifier === "@x/ddpm" || specifier.startsWith("@x/ddpm/")) {
+        out.push({
+          file: file.path,
+          line,
+          what: specifier,
+          why: "a file of the package imports itself by name: import the file by its relative path",
+        });
+        continue;
+      }
       const target = resolveRelative(file.path, specifier);
       if (target !== undefined) {
         const to = layerOf(target);
@@ -158,8 +186,8 @@ export function checkArchitecture(
       }
     }
     if (layer.browser) {
-      const code = codeOnly(file.text);
-      for (const m of code.matchAll(/(?<![\w.$])Deno\s*\./g)) {
+      // `Deno.x`, and `globalThis.Deno` or `(globalThis as ...).Deno` however guarded.
+      for (const m of code.matchAll(/(?<![\w.$])Deno\s*\??\.|\.\s*Deno\b/g)) {
         out.push({
           file: file.path,
           line: code.slice(0, m.index).split("\n").length,
@@ -221,4 +249,23 @@ export function importCycles(files: readonly SourceFile[]): string[][] {
   };
   for (const path of [...edges.keys()].sort()) if (!state.has(path)) visit(path);
   return [...cycles.values()];
+}
+
+/** Folders of `dir` (a repository path, itself included) holding more than `max` files. */
+export async function crowdedFolders(
+  root: string,
+  dir: string,
+  max: number = MAX_FILES_PER_FOLDER,
+): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    let files = 0;
+    for await (const entry of Deno.readDir(`${root}/${rel}`)) {
+      if (entry.isDirectory) await walk(`${rel}/${entry.name}`);
+      else files++;
+    }
+    if (files > max) out.push(`${rel}: ${files} files`);
+  };
+  await walk(dir);
+  return out.sort();
 }

@@ -4,6 +4,7 @@ import { assert } from "./_assert.ts";
 import {
   checkArchitecture,
   codeOnly,
+  crowdedFolders,
   importCycles,
   importsOf,
   type Layer,
@@ -54,7 +55,7 @@ Deno.test("checkArchitecture() names the file and the import of a violation", ()
   ]);
   const files = [
     {
-      path: "src/nn/create_unet.ts",
+      path: "src/nn/toy.ts",
       text: [
         '// A line comment that shifts nothing: import x from "../io/a.ts";',
         "/** @example",
@@ -66,6 +67,10 @@ Deno.test("checkArchitecture() names the file and the import of a violation", ()
         'const msg = "Deno.exit() in a string is fine";',
         "const bytes = await Deno.readFile(path);",
         'import { inflateRawSync } from "node:zlib";',
+        'import { train } from "@x/ddpm/train";',
+        "const env = (globalThis as { Deno?: typeof Deno }).Deno?.env;",
+        "const m = await import(`./${name}.ts`);",
+        'const ok = await import("./literal.ts");',
       ].join("\n"),
     },
     { path: "src/presets/presets.ts", text: 'export * from "../nn/unet.ts";\n' },
@@ -74,10 +79,13 @@ Deno.test("checkArchitecture() names the file and the import of a violation", ()
   ];
   const found = checkArchitecture(files, toy).map((v) => `${v.file}:${v.line} ${v.what}`);
   assert.deepEqual(found, [
-    "src/nn/create_unet.ts:6 ../presets/presets.ts",
-    "src/nn/create_unet.ts:7 ../io/save_grid.ts",
-    "src/nn/create_unet.ts:10 node:zlib",
-    "src/nn/create_unet.ts:9 Deno.",
+    "src/nn/toy.ts:13 import(expr)",
+    "src/nn/toy.ts:6 ../presets/presets.ts",
+    "src/nn/toy.ts:7 ../io/save_grid.ts",
+    "src/nn/toy.ts:10 node:zlib",
+    "src/nn/toy.ts:11 @x/ddpm/train",
+    "src/nn/toy.ts:9 Deno.",
+    "src/nn/toy.ts:12 Deno.",
     "src/newfolder/y.ts:1 newfolder",
   ]);
 });
@@ -118,4 +126,8 @@ Deno.test("importCycles() finds a cycle through a type import, once", () => {
     { path: "src/b/w.ts", text: 'import "../a/x.ts";\n' },
   ];
   assert.deepEqual(importCycles(files), [["src/a/x.ts", "src/a/y.ts", "src/b/z.ts"]]);
+});
+
+Deno.test("no folder of src/ holds more than 20 files", async () => {
+  assert.deepEqual(await crowdedFolders(ROOT, "src"), []);
 });

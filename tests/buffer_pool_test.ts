@@ -1,7 +1,7 @@
 // Recycled output buffers: the pool's bookkeeping, and on the onednn backend that a recycled
 // buffer never changes an array a caller can still see.
 import * as tf from "@tensorflow/tfjs";
-import { BufferPool } from "../src/backends/_buffer_pool.ts";
+import { BufferPool } from "../src/backends/cpu/_buffer_pool.ts";
 import { setBackend } from "../mod.ts";
 import { assert } from "./_assert.ts";
 import { HAS_ONEDNN } from "./_backend.ts";

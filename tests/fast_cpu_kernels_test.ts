@@ -1,4 +1,4 @@
-// The fast cpu kernels (src/backends/fast_cpu_kernels.ts) against TF.js's own cpu kernels and
+// The fast cpu kernels (src/backends/cpu/fast_cpu_kernels.ts) against TF.js's own cpu kernels and
 // against float64 host arithmetic written without their block algebra (per-element index
 // maths). Tolerances, all from float32 rounding:
 // - copies (Concat, SplitV, Slice), Max, Maximum, Minimum: exact, vs host and vs stock;
@@ -7,7 +7,7 @@
 // - Mean: vs host rtol 1.2e-7; vs stock, which rounds x / n per element, rtol 1e-6.
 // - MaxPool: exact; AvgPool (padding excluded from the count): vs host and stock, rtol 1e-6.
 import * as tf from "@tensorflow/tfjs";
-import { registerFastCpuKernels } from "../src/backends/fast_cpu_kernels.ts";
+import { registerFastCpuKernels } from "../src/backends/cpu/fast_cpu_kernels.ts";
 import { assert, assertClose } from "./_assert.ts";
 
 const NAMES = [

@@ -9,7 +9,11 @@ import {
   gpuMemoryBudget,
   parseByteSize,
 } from "../src/memory/gpu_limits.ts";
-import { backendMemoryLimit, chooseMicroBatchSize } from "../src/memory/memory_limit.ts";
+import {
+  backendMemoryLimit,
+  chooseMicroBatchSize,
+  WASM_HEAP_LIMIT_BYTES,
+} from "../src/memory/memory_limit.ts";
 import { batchGradients } from "../src/train/batch_gradients.ts";
 import { measureStepMemory } from "../src/train/micro_batch_size.ts";
 import { assert } from "./_assert.ts";
@@ -27,17 +31,19 @@ Deno.test("parseByteSize() reads bytes and binary units, and rejects the rest", 
   }
 });
 
-Deno.test("DDPM_GPU_MEMORY sets the budget of the GPU backends only; a bad value names the fix", () => {
+Deno.test("DDPM_GPU_MEMORY sets the budget of the GPU backends only; a bad value names the fix", async () => {
+  await setBackend("cpu"); // registers every backend's descriptor
   const old = Deno.env.get(GPU_MEMORY_ENV);
   try {
     Deno.env.set(GPU_MEMORY_ENV, "12GiB");
-    assert.equal(gpuMemoryBudget("webgpu"), 12 * 2 ** 30);
+    assert.equal(gpuMemoryBudget(Deno.env.get(GPU_MEMORY_ENV)), 12 * 2 ** 30);
     assert.equal(backendMemoryLimit("webgpu"), 12 * 2 ** 30);
     assert.equal(backendMemoryLimit("tensorflow"), 12 * 2 ** 30);
-    assert.equal(gpuMemoryBudget("wasm"), undefined);
+    assert.equal(backendMemoryLimit("wasm"), WASM_HEAP_LIMIT_BYTES);
+    assert.equal(backendMemoryLimit("cpu"), undefined);
     Deno.env.set(GPU_MEMORY_ENV, "twelve");
     assert.throws(
-      () => gpuMemoryBudget("webgpu"),
+      () => backendMemoryLimit("webgpu"),
       (e: unknown) => e instanceof InputError && /DDPM_GPU_MEMORY=16GiB/.test(e.message),
     );
     Deno.env.delete(GPU_MEMORY_ENV);

@@ -17,7 +17,7 @@ import { decodeImageRgb8 } from "../src/images/mod.ts";
 import { loadTorchStateDictFile } from "../src/io/mod.ts";
 import { validateUNetConfig } from "../src/nn/mod.ts";
 import { openZip } from "../src/formats/zip.ts";
-import { _tfjsNodeInstalled } from "../src/backends/_tfjs_node_installed.ts";
+import { _tfjsNodeInstalled } from "../src/backends/tensorflow/_tfjs_node_installed.ts";
 import { Pickle, zip } from "./_torch_writer.ts";
 import { assert } from "./_assert.ts";
 

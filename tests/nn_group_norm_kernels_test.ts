@@ -4,11 +4,11 @@ import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../mod.ts";
 import { groupNorm, resBlock, swish } from "../src/nn/mod.ts";
 import { mulberry32 } from "../src/random.ts";
-import { _groupNormBackward } from "../src/backends/_group_norm_backward.ts";
-import { _groupNormForward } from "../src/backends/_group_norm_forward.ts";
-import { _groupStatsOfTensor } from "../src/backends/_group_stats_memo.ts";
-import { registerGroupNormKernels } from "../src/backends/group_norm_kernels.ts";
-import { registerSwishKernels } from "../src/backends/swish_kernels.ts";
+import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backward.ts";
+import { _groupNormForward } from "../src/backends/cpu/fused/_group_norm_forward.ts";
+import { _groupStatsOfTensor } from "../src/backends/cpu/fused/_group_stats_memo.ts";
+import { registerGroupNormKernels } from "../src/backends/cpu/fused/group_norm_kernels.ts";
+import { registerSwishKernels } from "../src/backends/cpu/fused/swish_kernels.ts";
 import { assert, assertClose } from "./_assert.ts";
 
 type Shape = [number, number, number, number];

@@ -1,11 +1,11 @@
-// The fused optimiser kernels (src/backends/optimizer_kernels.ts) against the float64 host
+// The fused optimiser kernels (src/backends/cpu/fused/optimizer_kernels.ts) against the float64 host
 // Adam of optimizer_test.ts and against the composition of stock ops that backends without
 // the kernels run (cpu with the kernels unregistered, and wasm).
 import * as tf from "@tensorflow/tfjs";
 import { createAdamState, setBackend } from "../mod.ts";
 import { mulberry32 } from "../src/random.ts";
 import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
-import { registerOptimizerKernels } from "../src/backends/optimizer_kernels.ts";
+import { registerOptimizerKernels } from "../src/backends/cpu/fused/optimizer_kernels.ts";
 import { ADAM, EMA, SUM_SQUARES } from "../src/kernels/_optimizer.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { hostAdam } from "./_host_adam.ts";

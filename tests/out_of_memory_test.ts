@@ -1,6 +1,6 @@
 import { OutOfMemoryError } from "../mod.ts";
 import { explainOutOfMemory, isOutOfMemory } from "../src/memory/mod.ts";
-import { createSingleThreadWasmBackend } from "../src/backends/wasm_threads.ts";
+import { createSingleThreadWasmBackend } from "../src/backends/wasm/wasm_threads.ts";
 import { WasmHeapFullError } from "../src/memory/wasm_heap_full_error.ts";
 import { assert } from "./_assert.ts";
 

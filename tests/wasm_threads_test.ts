@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { registerThreadedWasm } from "../src/backends/prefer_threaded_wasm.ts";
-import { createThreadedWasmBackend } from "../src/backends/wasm_threads.ts";
+import { registerThreadedWasm } from "../src/backends/wasm/prefer_threaded_wasm.ts";
+import { createThreadedWasmBackend } from "../src/backends/wasm/wasm_threads.ts";
 import { assert, assertClose } from "./_assert.ts";
 
 // Emscripten's pthread workers live as long as the process; they are unref'd, not leaked ops.

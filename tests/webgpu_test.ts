@@ -27,7 +27,7 @@ import {
 } from "../mod.ts";
 import { mulberry32 } from "../src/random.ts";
 import { disposeCheckpoint, globalNorm, loadCheckpoint } from "../src/train/mod.ts";
-import { webGpuErrors } from "../src/backends/webgpu_errors.ts";
+import { webGpuErrors } from "../src/backends/webgpu/webgpu_errors.ts";
 import { conv2d } from "../src/nn/mod.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { makeData } from "./_data.ts";

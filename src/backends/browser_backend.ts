@@ -10,7 +10,12 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 // Registers "webgpu"; it starts only where `navigator.gpu` gives an adapter.
 import "@tensorflow/tfjs-backend-webgpu";
-import { watchWebGpuErrors } from "./webgpu_errors.ts";
+import type { BackendDescriptor } from "../kernels/backend_descriptor.ts";
+import { registerBackendDescriptor } from "../kernels/backend_registry.ts";
+import { browserCpuBackend } from "./cpu/browser_descriptor.ts";
+import { _wasmDescriptor } from "./wasm/_wasm_descriptor.ts";
+import { webglBackend } from "./webgl/descriptor.ts";
+import { webgpuBackend } from "./webgpu/descriptor.ts";
 
 /** The backends {@linkcode setBrowserBackend} knows. "auto" picks the first that starts. */
 export type BrowserBackendName = "auto" | "webgpu" | "webgl" | "wasm" | "cpu";
@@ -23,6 +28,15 @@ export const BROWSER_BACKEND_NAMES: readonly BrowserBackendName[] = [
   "wasm",
   "cpu",
 ];
+
+/** The descriptor of each name: what starts it, its kernels, limits and capabilities. */
+const BACKENDS: Readonly<Record<Exclude<BrowserBackendName, "auto">, BackendDescriptor>> = {
+  webgpu: webgpuBackend(),
+  webgl: webglBackend,
+  // tfjs's own wasm loader: SIMD where supported, threads where the page is isolated.
+  wasm: _wasmDescriptor("wasm"),
+  cpu: browserCpuBackend,
+};
 
 /** What "auto" tries, best first: a GPU through WebGPU, then WebGL, then WebAssembly. */
 const AUTO_ORDER = ["webgpu", "webgl", "wasm"] as const;
@@ -81,20 +95,13 @@ export async function setBrowserBackend(
       failures.push(`${candidate}: software renderer (${software})`);
       continue;
     }
+    const descriptor = BACKENDS[candidate];
+    registerBackendDescriptor(descriptor);
     try {
-      if (await tf.setBackend(candidate)) {
-        await tf.ready();
-        const chosen = tf.getBackend();
-        if (chosen === "webgpu") {
-          // As in Deno: WebGPU drops an invalid dispatch without throwing; say so.
-          const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
-          if (device) watchWebGpuErrors(device);
-        }
-        const why = failures.length ? ` (${failures.join("; ")})` : "";
-        console.info(`ddpm: using TensorFlow.js backend "${chosen}"${why}`);
-        return chosen;
-      }
-      failures.push(`${candidate}: did not start`);
+      await descriptor.start(name === "auto");
+      const why = failures.length ? ` (${failures.join("; ")})` : "";
+      console.info(`ddpm: using TensorFlow.js backend "${candidate}"${why}`);
+      return tf.getBackend();
     } catch (err) {
       failures.push(`${candidate}: ${(err as Error)?.message ?? err}`);
     }

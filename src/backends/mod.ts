@@ -1,8 +1,19 @@
 /**
- * TensorFlow.js backends: choosing one (`setBackend`), and the oneDNN backend on its own.
+ * TensorFlow.js backends: choosing one (`setBackend`), the oneDNN backend on its own, and the
+ * registry of backend descriptors that the core asks what a backend can do.
  *
  * @module
  */
 export * from "./set_backend.ts";
 export * from "./onednn/backend.ts";
 export { OneDnnUnavailableError } from "./onednn/_lib.ts";
+export type {
+  BackendCapabilities,
+  BackendDescriptor,
+  Precision,
+} from "../kernels/backend_descriptor.ts";
+export {
+  backendCapabilities,
+  backendDescriptor,
+  registerBackendDescriptor,
+} from "../kernels/backend_registry.ts";

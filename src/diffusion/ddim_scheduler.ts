@@ -5,7 +5,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { schedulerConfigFromJson } from "./config_io.ts";
 import {
   NoiseScheduler,
   type SchedulerStepOptions,
@@ -62,24 +61,6 @@ export class DDIMScheduler extends NoiseScheduler {
   }
 
   /**
-   * Loads a diffusers `scheduler_config.json` (snake_case); unknown keys are ignored.
-   *
-   * @param json The parsed JSON.
-   * @returns The scheduler.
-   * @throws {TypeError} or {RangeError} for an invalid value, naming the key and the value.
-   *
-   * @example
-   * ```ts
-   * import { DDIMScheduler } from "@x/ddpm";
-   * const s = DDIMScheduler.fromConfig({ set_alpha_to_one: false, steps_offset: 1 });
-   * if (s.finalAlphaCumprod === 1 || s.config.stepsOffset !== 1) throw new Error("not loaded");
-   * ```
-   */
-  static fromConfig(json: Record<string, unknown>): DDIMScheduler {
-    return new DDIMScheduler(schedulerConfigFromJson(json));
-  }
-
-  /**
    * t - floor(T / numInferenceSteps), as diffusers' DDIM computes it (below 0 means x_0).
    *
    * @param t A timestep in [0, T).
@@ -94,7 +75,7 @@ export class DDIMScheduler extends NoiseScheduler {
    * if (s.previousTimestep(980) !== 960 || s.previousTimestep(0) !== -1) throw new Error("wrong");
    * ```
    */
-  previousTimestep(t: number): number {
+  override previousTimestep(t: number): number {
     checkTimestep(t, this.config.numTrainTimesteps);
     return this._previousByStride(t);
   }

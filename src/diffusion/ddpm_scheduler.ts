@@ -4,20 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { schedulerConfigFromJson } from "./config_io.ts";
 import {
   NoiseScheduler,
   type SchedulerStepOptions,
   type SchedulerStepOutput,
 } from "./noise_scheduler.ts";
-import {
-  checkTimestep,
-  posteriorMeanCoefficients,
-  posteriorVariance,
-  stepCoefficients,
-} from "./closed_forms.ts";
+import { posteriorMeanCoefficients, posteriorVariance, stepCoefficients } from "./closed_forms.ts";
 import { posteriorMean } from "./process_ops.ts";
-import type { SchedulerConfig } from "./scheduler_config.ts";
 
 /**
  * Denoising Diffusion Probabilistic Models (Ho, Jain, Abbeel 2020): the forward process
@@ -48,57 +41,6 @@ import type { SchedulerConfig } from "./scheduler_config.ts";
 export class DDPMScheduler extends NoiseScheduler {
   /** The diffusers class this scheduler corresponds to. */
   readonly className: "DDPMScheduler" = "DDPMScheduler";
-
-  /**
-   * Builds the schedule from a config; missing fields take diffusers' defaults (the paper's).
-   *
-   * @param config Some or all fields of {@linkcode SchedulerConfig}.
-   * @throws {TypeError} or {RangeError} for an invalid field, naming it and its value.
-   */
-  constructor(config: Partial<SchedulerConfig> = {}) {
-    super(config);
-  }
-
-  /**
-   * Loads a diffusers `scheduler_config.json` (snake_case); unknown keys are ignored.
-   *
-   * @param json The parsed JSON.
-   * @returns The scheduler.
-   * @throws {TypeError} or {RangeError} for an invalid value, naming the key and the value.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "@x/ddpm";
-   * const s = DDPMScheduler.fromConfig({ _class_name: "DDPMScheduler", variance_type: "fixed_large" });
-   * if (s.config.varianceType !== "fixed_large") throw new Error("not loaded");
-   * ```
-   */
-  static fromConfig(json: Record<string, unknown>): DDPMScheduler {
-    return new DDPMScheduler(schedulerConfigFromJson(json));
-  }
-
-  /**
-   * The timestep after `t` in {@linkcode timesteps} (-1 after the last one, meaning x_0),
-   * as diffusers' `previous_timestep`. For a `t` not in that list: t - floor(T / n).
-   *
-   * @param t A timestep in [0, T).
-   * @returns The timestep `step` lands on.
-   * @throws {RangeError} when `t` is out of range.
-   *
-   * @example
-   * ```ts
-   * import { DDPMScheduler } from "@x/ddpm";
-   * const s = new DDPMScheduler();
-   * s.setTimesteps(50);
-   * if (s.previousTimestep(980) !== 960 || s.previousTimestep(0) !== -1) throw new Error("wrong");
-   * ```
-   */
-  previousTimestep(t: number): number {
-    checkTimestep(t, this.config.numTrainTimesteps);
-    const i = this.timesteps.indexOf(t);
-    if (i >= 0) return i + 1 < this.timesteps.length ? this.timesteps[i + 1] : -1;
-    return this._previousByStride(t);
-  }
 
   /**
    * One step of ancestral sampling (Algorithm 2): x_{t-1} = mu-tilde(x_t, x_0-hat) + sigma_t z,

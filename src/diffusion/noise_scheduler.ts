@@ -6,10 +6,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { resolveSchedulerConfig, schedulerConfigToJson } from "./config_io.ts";
+import {
+  resolveSchedulerConfig,
+  schedulerConfigFromJson,
+  schedulerConfigToJson,
+} from "./config_io.ts";
 import { extract } from "./extract.ts";
 import {
   alphasFromBetas,
+  checkTimestep,
   cumulativeProduct,
   forwardCoefficients,
   type StepCoefficients,
@@ -94,12 +99,52 @@ export abstract class NoiseScheduler {
   abstract readonly className: "DDPMScheduler" | "DDIMScheduler";
 
   /**
-   * The timestep that `step` from `t` lands on; -1 means x_0.
+   * Loads a diffusers `scheduler_config.json` (snake_case) into the scheduler it is called on;
+   * unknown keys are ignored.
+   *
+   * @param json The parsed JSON.
+   * @returns The scheduler, of the class `fromConfig` was called on.
+   * @throws {TypeError} or {RangeError} for an invalid value, naming the key and the value.
+   *
+   * @example
+   * ```ts
+   * import { DDIMScheduler, DDPMScheduler } from "@x/ddpm";
+   * const s = DDPMScheduler.fromConfig({ _class_name: "DDPMScheduler", variance_type: "fixed_large" });
+   * if (s.config.varianceType !== "fixed_large") throw new Error("not loaded");
+   * const d = DDIMScheduler.fromConfig({ set_alpha_to_one: false, steps_offset: 1 });
+   * if (d.finalAlphaCumprod === 1 || d.config.stepsOffset !== 1) throw new Error("not loaded");
+   * ```
+   */
+  static fromConfig<S extends NoiseScheduler>(
+    this: new (config: Partial<SchedulerConfig>) => S,
+    json: Record<string, unknown>,
+  ): S {
+    return new this(schedulerConfigFromJson(json));
+  }
+
+  /**
+   * The timestep that `step` from `t` lands on: the one after `t` in {@linkcode timesteps}
+   * (-1 after the last one, meaning x_0), as diffusers' `previous_timestep`; for a `t` not in
+   * that list, t - floor(T / n). A scheduler that always strides (DDIM) overrides it.
    *
    * @param t A timestep in [0, T).
-   * @returns The previous timestep.
+   * @returns The timestep `step` lands on.
+   * @throws {RangeError} when `t` is out of range.
+   *
+   * @example
+   * ```ts
+   * import { DDPMScheduler } from "@x/ddpm";
+   * const s = new DDPMScheduler();
+   * s.setTimesteps(50);
+   * if (s.previousTimestep(980) !== 960 || s.previousTimestep(0) !== -1) throw new Error("wrong");
+   * ```
    */
-  abstract previousTimestep(t: number): number;
+  previousTimestep(t: number): number {
+    checkTimestep(t, this.config.numTrainTimesteps);
+    const i = this.timesteps.indexOf(t);
+    if (i >= 0) return i + 1 < this.timesteps.length ? this.timesteps[i + 1] : -1;
+    return this._previousByStride(t);
+  }
 
   /**
    * One reverse step from `sample` at timestep `t`, given the model's output there.

@@ -1,26 +1,22 @@
 /**
- * What bounds a pass on a GPU backend: the largest buffer one kernel can bind, from the
- * WebGPU device's limits, and the device's memory budget where the user states it (WebGPU does
- * not report how much memory a GPU has).
+ * What bounds a pass on a GPU backend: the largest buffer one kernel can bind, as the backend's
+ * descriptor reads it from the device, and the device's memory budget where the user states it
+ * (WebGPU does not report how much memory a GPU has).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { InputError } from "../errors.ts";
+import { backendDescriptor } from "../kernels/backend_registry.ts";
 
 /** The environment variable that states a GPU's memory budget, e.g. `DDPM_GPU_MEMORY=16GiB`. */
 export const GPU_MEMORY_ENV = "DDPM_GPU_MEMORY";
 
-/** The part of TF.js's WebGPU backend read here: the device it opened. */
-interface WebGpuBackendLike {
-  device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } };
-}
-
 /**
- * The largest tensor one kernel can read or write on `backend`, in bytes: on `webgpu`,
- * min(`maxStorageBufferBindingSize`, `maxBufferSize`) of the device TF.js opened (it asks the
- * adapter for its own maxima; software Vulkan gives 128 MiB); undefined on other backends,
- * whose tensors are bounded by their memory only.
+ * The largest tensor one kernel can read or write on `backend`, in bytes, as its descriptor's
+ * `bufferLimit()` says: on `webgpu`, min(`maxStorageBufferBindingSize`, `maxBufferSize`) of the
+ * device TF.js opened (it asks the adapter for its own maxima; software Vulkan gives 128 MiB);
+ * undefined on other backends, whose tensors are bounded by their memory only.
  *
  * @param backend A backend name; default the one in use.
  * @returns Bytes, or undefined.
@@ -32,38 +28,26 @@ interface WebGpuBackendLike {
  * ```
  */
 export function bufferLimit(backend: string = tf.getBackend()): number | undefined {
-  if (backend !== "webgpu") return undefined;
-  const registered = tf.engine().registry[backend] as WebGpuBackendLike | undefined;
-  const limits = registered?.device?.limits;
-  const sizes = [limits?.maxStorageBufferBindingSize, limits?.maxBufferSize]
-    .filter((v): v is number => typeof v === "number" && v > 0);
-  return sizes.length > 0 ? Math.min(...sizes) : undefined;
+  return backendDescriptor(backend)?.bufferLimit?.();
 }
 
 /**
- * The device-memory budget of a GPU backend (`webgpu`, `tensorflow`), in bytes, from the
- * `DDPM_GPU_MEMORY` environment variable (`16GiB`, `12000MiB`, or bytes); undefined when it
- * is unset or cannot be read (no `--allow-env`), and on other backends.
+ * A GPU memory budget as the environment states it, in bytes: `text` is the value of
+ * `DDPM_GPU_MEMORY` (`16GiB`, `12000MiB`, or bytes); undefined when unset or blank.
  *
- * @param backend A backend name; default the one in use.
+ * @param text The variable's value, if set.
  * @returns Bytes, or undefined.
- * @throws {InputError} when the variable is set to something that is not a size.
+ * @throws {InputError} when it is set to something that is not a size.
  *
  * @example
  * ```ts
  * import { gpuMemoryBudget } from "./gpu_limits.ts";
- * if (gpuMemoryBudget("wasm") !== undefined) throw new Error("wasm is not a GPU backend");
+ * if (gpuMemoryBudget("12GiB") !== 12 * 2 ** 30 || gpuMemoryBudget(undefined) !== undefined) {
+ *   throw new Error();
+ * }
  * ```
  */
-export function gpuMemoryBudget(backend: string = tf.getBackend()): number | undefined {
-  if (backend !== "webgpu" && backend !== "tensorflow") return undefined;
-  let text: string | undefined;
-  try {
-    // No Deno in a browser: no environment, no budget.
-    text = (globalThis as { Deno?: typeof Deno }).Deno?.env.get(GPU_MEMORY_ENV);
-  } catch {
-    return undefined; // no --allow-env: no budget known
-  }
+export function gpuMemoryBudget(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === "") return undefined;
   const bytes = parseByteSize(text);
   if (bytes === undefined) {

@@ -6,7 +6,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { _fitLargestTensor, _fitPeak, _profilePass } from "./_pass_memory.ts";
-import { bufferLimit, gpuMemoryBudget } from "./gpu_limits.ts";
+import { backendDescriptor } from "../kernels/backend_registry.ts";
+import { bufferLimit } from "./gpu_limits.ts";
 
 /**
  * The wasm backends' heap limit: wasm32 addresses 4 GiB, and the tfjs builds grow their heap up
@@ -14,52 +15,28 @@ import { bufferLimit, gpuMemoryBudget } from "./gpu_limits.ts";
  */
 export const WASM_HEAP_LIMIT_BYTES = 4294901760;
 
-/** Limits that backends registered with {@linkcode registerBackendMemoryLimit}, by name. */
-const registered = new Map<string, () => number | undefined>();
-
-/**
- * Declares how much memory a backend can hold, for {@linkcode backendMemoryLimit}. A backend
- * whose limit depends on the host (onednn: half the machine's memory) registers it when it is
- * registered itself, so that this module asks the host nothing and runs in a browser.
- *
- * @param backend The backend's name.
- * @param limit Returns the limit in bytes, or undefined where it is not known.
- *
- * @example
- * ```ts
- * import { backendMemoryLimit, registerBackendMemoryLimit } from "./memory_limit.ts";
- * registerBackendMemoryLimit("example-backend", () => 2 ** 30);
- * if (backendMemoryLimit("example-backend") !== 2 ** 30) throw new Error("not registered");
- * ```
- */
-export function registerBackendMemoryLimit(
-  backend: string,
-  limit: () => number | undefined,
-): void {
-  registered.set(backend, limit);
-}
-
 /**
  * The most bytes the backend can hold, or `undefined` where it has no fixed limit that this
- * library knows (cpu: the JavaScript heap; webgl: the device's memory). wasm's is its 4 GiB
- * heap; `onednn` registers half the machine's memory (see {@linkcode registerBackendMemoryLimit}).
- * The GPU backends (`webgpu`, `tensorflow`) have the budget set in `DDPM_GPU_MEMORY` (e.g.
- * `16GiB`), if any: WebGPU does not report a GPU's memory. On webgpu every tensor is also bounded
- * by the device's largest buffer, see {@linkcode bufferLimit}.
+ * library knows (cpu: the JavaScript heap; webgl: the device's memory): what its descriptor's
+ * `memoryLimit()` says. wasm's is its 4 GiB heap, onednn's half the machine's memory, and the
+ * GPU backends (`webgpu`, `tensorflow`) have the budget set in `DDPM_GPU_MEMORY` (e.g. `16GiB`),
+ * if any: WebGPU does not report a GPU's memory. On webgpu every tensor is also bounded by the
+ * device's largest buffer, see {@linkcode bufferLimit}.
  *
  * @param backend A backend name; default the one in use.
  * @returns The limit in bytes, or undefined.
  *
  * @example
  * ```ts
+ * import { setBackend } from "@x/ddpm";
  * import { backendMemoryLimit, WASM_HEAP_LIMIT_BYTES } from "./memory_limit.ts";
+ * await setBackend("wasm");
  * if (backendMemoryLimit("wasm") !== WASM_HEAP_LIMIT_BYTES) throw new Error("wasm is 4 GiB");
- * if (backendMemoryLimit("cpu") !== undefined) throw new Error("cpu has no fixed limit");
+ * if (backendMemoryLimit("no-such-backend") !== undefined) throw new Error("none known");
  * ```
  */
 export function backendMemoryLimit(backend: string = tf.getBackend()): number | undefined {
-  if (backend === "wasm" || backend.startsWith("wasm-")) return WASM_HEAP_LIMIT_BYTES;
-  return registered.get(backend)?.() ?? gpuMemoryBudget(backend);
+  return backendDescriptor(backend)?.memoryLimit();
 }
 
 /**

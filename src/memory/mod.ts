@@ -10,7 +10,6 @@ export {
   formatBytes,
   inferenceChunkSize,
   MEMORY_HEADROOM,
-  registerBackendMemoryLimit,
   WASM_HEAP_LIMIT_BYTES,
 } from "./memory_limit.ts";
 export * from "./out_of_memory.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { _hasNativeKernels } from "./_native_backends.ts";
+import { backendCapabilities } from "../kernels/backend_registry.ts";
 import { dense, matMul2d } from "./dense.ts";
 import { groupNorm } from "./group_norm.ts";
 import type { DenseWeights, NormWeights } from "./layer_weights.ts";
@@ -69,7 +69,7 @@ export function selfAttention(
     const q = tf.mul(dense(normed, weights.q), 1 / Math.sqrt(c));
     const k = dense(normed, weights.k);
     const v = dense(normed, weights.v);
-    if (_hasNativeKernels()) {
+    if (backendCapabilities().nativeMatMul) {
       const probs = tf.softmax(tf.matMul(q, k, false, true));
       const attended = dense(tf.matMul(probs, v), weights.out);
       return tf.add(x, tf.reshape(attended, [n, h, w, c]));

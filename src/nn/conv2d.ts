@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { _hasNativeKernels } from "./_native_backends.ts";
+import { backendCapabilities } from "../kernels/backend_registry.ts";
 
 /**
  * Padding of a convolution: TensorFlow's `"same"` or `"valid"`, or explicit
@@ -70,7 +70,7 @@ export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, opts: Conv2dOptions 
     throw new RangeError(`conv2d strides must be a positive integer: got ${strides}`);
   }
   const pads = resolvePads(x.shape, filter.shape, strides, opts.pad ?? "same");
-  if (_hasNativeKernels()) {
+  if (backendCapabilities().nativeConvGradients) {
     return tf.fused.conv2d({ x, filter, strides, pad: explicit(pads), bias: opts.bias });
   }
   const grad = (dy: tf.Tensor4D, xs: tf.Tensor4D, w: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] => [

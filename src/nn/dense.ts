@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { _hasNativeKernels } from "./_native_backends.ts";
+import { backendCapabilities } from "../kernels/backend_registry.ts";
 import { conv2d } from "./conv2d.ts";
 import type { DenseWeights } from "./layer_weights.ts";
 
@@ -60,7 +60,7 @@ export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf
   const [m, k] = a.shape;
   const [k2, n] = b.shape;
   if (k !== k2) throw new TypeError(`matMul2d inner sizes differ: [${a.shape}] @ [${b.shape}]`);
-  if (_hasNativeKernels()) return tf.fused.matMul({ a, b, bias }) as tf.Tensor2D;
+  if (backendCapabilities().nativeMatMul) return tf.fused.matMul({ a, b, bias }) as tf.Tensor2D;
   return tf.tidy(() => {
     const y = conv2d(tf.reshape(a, [1, m, 1, k]), tf.reshape(b, [1, 1, k, n]), { bias });
     return tf.reshape(y, [m, n]);

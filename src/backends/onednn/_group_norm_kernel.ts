@@ -7,8 +7,8 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { GROUP_NORM, type GroupNormAttrs } from "../../kernels/_group_norm.ts";
-import { _foldGroupNorm } from "../_group_norm_forward.ts";
-import { _groupStatsOfTensor } from "../_group_stats_memo.ts";
+import { _foldGroupNorm } from "../cpu/fused/_group_norm_forward.ts";
+import { _groupStatsOfTensor } from "../cpu/fused/_group_stats_memo.ts";
 import { _floats, type _OneDnnBackendLike } from "./_kernel_util.ts";
 
 /**

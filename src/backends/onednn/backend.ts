@@ -6,12 +6,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { BufferPool } from "../_buffer_pool.ts";
-import { registerFastCpuKernels } from "../fast_cpu_kernels.ts";
-import { registerGroupNormKernels } from "../group_norm_kernels.ts";
-import { registerOptimizerKernels } from "../optimizer_kernels.ts";
-import { registerSwishKernels } from "../swish_kernels.ts";
-import { registerBackendMemoryLimit } from "../../memory/memory_limit.ts";
+import { BufferPool } from "../cpu/_buffer_pool.ts";
+import { registerCpuFamilyKernels } from "../cpu/cpu_family_kernels.ts";
+import { _cpuBackendClass, _silenceCpuBanner } from "../_tfjs_internals.ts";
 import { ConvPrimitives } from "./_conv.ts";
 import { convKernels } from "./_conv_kernels.ts";
 import type { _OneDnnState } from "./_kernel_util.ts";
@@ -77,10 +74,7 @@ export const ONEDNN_BACKEND = "onednn";
 export function registerOneDnnBackend(): string {
   const rt = openOneDnn();
   if (tf.findBackend(ONEDNN_BACKEND)) return rt.version;
-  const cpu = tf.findBackend("cpu");
-  if (!cpu) throw new Error("internal: TF.js's cpu backend is not registered");
-  // TF.js does not export its cpu backend class; the registered instance's constructor is it.
-  const CpuBackend = cpu.constructor as new () => CpuBackendLike;
+  const CpuBackend = _cpuBackendClass<CpuBackendLike>();
   class OneDnnBackend extends CpuBackend {
     /** Recycled kernel outputs; see `_buffer_pool.ts` for when a buffer may be reused. */
     bufferPool = new BufferPool(poolBytes());
@@ -129,8 +123,7 @@ export function registerOneDnnBackend(): string {
   }
   tf.registerBackend(ONEDNN_BACKEND, () => {
     const b = new OneDnnBackend();
-    // The cpu backend prints a banner advertising tfjs-node on first use.
-    (b as unknown as { firstUse: boolean }).firstUse = false;
+    _silenceCpuBanner(b);
     return b;
   }, 0);
   const native = [
@@ -145,23 +138,6 @@ export function registerOneDnnBackend(): string {
     if (!nativeNames.has(k.kernelName)) tf.registerKernel({ ...k, backendName: ONEDNN_BACKEND });
   }
   for (const k of native) tf.registerKernel(k);
-  registerGroupNormKernels(ONEDNN_BACKEND);
-  registerSwishKernels(ONEDNN_BACKEND);
-  registerOptimizerKernels(ONEDNN_BACKEND);
-  registerFastCpuKernels(ONEDNN_BACKEND);
-  // Tensors are typed arrays in the process: half the machine's memory, the other half for
-  // arrays that TF.js has released but the garbage collector has not yet freed, and the system.
-  registerBackendMemoryLimit(ONEDNN_BACKEND, () => {
-    const total = hostMemoryBytes();
-    return total === undefined ? undefined : total / 2;
-  });
+  registerCpuFamilyKernels(ONEDNN_BACKEND);
   return rt.version;
-}
-
-function hostMemoryBytes(): number | undefined {
-  try {
-    return Deno.systemMemoryInfo().total;
-  } catch {
-    return undefined; // no --allow-sys: no limit known
-  }
 }

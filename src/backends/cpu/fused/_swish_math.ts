@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type _Alloc, _newFloats } from "./_cpu_family.ts";
+import { type _Alloc, _newFloats } from "../_cpu_family.ts";
 
 /** `y[i] = x[i] * sigmoid(x[i])`. */
 export function _swishForward(x: Float32Array, alloc: _Alloc = _newFloats): Float32Array {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type _Alloc, _newFloats } from "./_cpu_family.ts";
+import { type _Alloc, _newFloats } from "../_cpu_family.ts";
 import { type _GroupNormDims, type _GroupStats, _groupStats } from "./_group_norm_stats.ts";
 
 /**

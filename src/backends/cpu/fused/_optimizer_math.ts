@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { AdamAttrs } from "../kernels/_optimizer.ts";
-import { type _Alloc, _newFloats } from "./_cpu_family.ts";
+import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
+import { type _Alloc, _newFloats } from "../_cpu_family.ts";
 
 const f32 = Math.fround;
 

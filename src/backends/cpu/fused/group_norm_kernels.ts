@@ -9,9 +9,9 @@ import {
   GROUP_NORM,
   GROUP_NORM_GRAD,
   type GroupNormAttrs,
-} from "../kernels/_group_norm.ts";
+} from "../../../kernels/_group_norm.ts";
 import { _groupStatsOfTensor } from "./_group_stats_memo.ts";
-import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "../_cpu_family.ts";
 import { _groupNormBackward } from "./_group_norm_backward.ts";
 import { _groupNormForward } from "./_group_norm_forward.ts";
 import type { _GroupNormDims } from "./_group_norm_stats.ts";

@@ -4,8 +4,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { SWISH, SWISH_GRAD } from "../kernels/_swish.ts";
-import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
+import { SWISH, SWISH_GRAD } from "../../../kernels/_swish.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "../_cpu_family.ts";
 import { _swishBackward, _swishForward } from "./_swish_math.ts";
 
 /**

@@ -13,7 +13,8 @@
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import os from "node:os";
 import { Worker as NodeWorker } from "node:worker_threads";
-import { WasmHeapFullError } from "../memory/wasm_heap_full_error.ts";
+import { WasmHeapFullError } from "../../memory/wasm_heap_full_error.ts";
+import { _unrefPthreadWorkers, _withGlobalWorker, _withLogicalCores } from "../_tfjs_internals.ts";
 
 /** Emscripten starts this many pthread workers up front; more threads would need late workers. */
 export const MAX_WASM_THREADS = 8;
@@ -79,16 +80,19 @@ export async function createThreadedWasmBackend(
   // The package stores the worker in a template literal, which turned its "\\n" escapes into
   // newlines inside string literals; tfjs escapes them again before use, and so does this.
   const workerSource = WORKER_PRELUDE + wasmWorkerContents.replace(/\n/g, "\\n");
-  const module = await withWorkersFromSource(
-    workerSource,
-    () => withLogicalCores(2 * MAX_WASM_THREADS, () => startModule(factory)),
+  // Emscripten's pthread workers, started from source: `new Worker(code, { eval: true })`.
+  class SourceWorker extends NodeWorker {
+    constructor(_path: string) {
+      super(workerSource, { eval: true });
+    }
+  }
+  const module = await _withGlobalWorker(
+    SourceWorker,
+    () => _withLogicalCores(os, 2 * MAX_WASM_THREADS, () => startModule(factory)),
   );
   const started = wrapModule(module, threads);
-  // The thread pool's workers wait for work forever; like the idle ones, they must not keep
-  // the process alive (emscripten refs a worker when it starts a thread on it).
-  const pthreads = (module as unknown as { PThread: { runningWorkers: { unref(): void }[] } })
-    .PThread;
-  for (const worker of pthreads.runningWorkers) worker.unref();
+  // Like the idle workers, the thread pool's must not keep the process alive.
+  _unrefPthreadWorkers(module);
   return started;
 }
 
@@ -185,7 +189,7 @@ async function startModule(factory: Factory): Promise<EmscriptenModule> {
     });
     const ready = factory({
       onAbort: (what: string) => abortMessage = String(what),
-      // "Aborted()" reaches the caller as an error that says more (see wasm_memory.ts).
+      // "Aborted()" reaches the caller as the error thrown below, with onAbort's reason.
       printErr: (s: string) => {
         if (!s.startsWith("Aborted(")) console.error(`ddpm: wasm: ${s}`);
       },
@@ -199,47 +203,5 @@ async function startModule(factory: Factory): Promise<EmscriptenModule> {
   } finally {
     clearTimeout(timer);
     clearInterval(keepAlive);
-  }
-}
-
-/**
- * While `start` runs, `os.cpus()` reports `count` cores. The module's static initialiser takes
- * half of `emscripten_num_logical_cores()` (Node: `os.cpus().length`) as the most threads it will
- * ever start, assuming two hyperthreads per core; on a 2-core machine that would be 1. The
- * thread count asked for later caps the pool instead.
- */
-async function withLogicalCores<T>(count: number, start: () => Promise<T>): Promise<T> {
-  const cpus = os.cpus;
-  const real = cpus();
-  os.cpus = () => Array.from({ length: count }, (_, i) => real[i % Math.max(1, real.length)]);
-  try {
-    return await start();
-  } finally {
-    os.cpus = cpus;
-  }
-}
-
-/**
- * While `start` runs, `new Worker(path)` (emscripten's pthread pool, started from its factory)
- * builds a `node:worker_threads` worker from `source` instead of a file. Emscripten also assigns
- * `global.Worker`; that assignment is absorbed, and Deno's Web `Worker` is restored afterwards.
- */
-async function withWorkersFromSource<T>(source: string, start: () => Promise<T>): Promise<T> {
-  const saved = Object.getOwnPropertyDescriptor(globalThis, "Worker");
-  class SourceWorker extends NodeWorker {
-    constructor(_path: string) {
-      super(source, { eval: true });
-    }
-  }
-  Object.defineProperty(globalThis, "Worker", {
-    configurable: true,
-    get: () => SourceWorker,
-    set: () => {},
-  });
-  try {
-    return await start();
-  } finally {
-    if (saved) Object.defineProperty(globalThis, "Worker", saved);
-    else delete (globalThis as Record<string, unknown>).Worker;
   }
 }

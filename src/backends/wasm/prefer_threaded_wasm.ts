@@ -10,11 +10,30 @@ import {
   createThreadedWasmBackend,
   MAX_WASM_THREADS,
 } from "./wasm_threads.ts";
+import { _startedBackend } from "../_tfjs_internals.ts";
+import { _wasmDescriptor } from "./_wasm_descriptor.ts";
+import { registerBackendDescriptor } from "../../kernels/backend_registry.ts";
 
 /** The priority tfjs-backend-wasm registers "wasm" with. */
 const WASM_PRIORITY = 2;
 
 let attempt: Promise<string> | undefined;
+let startedThreads = 1;
+
+/**
+ * Threads the "wasm" backend runs on, once {@linkcode preferThreadedWasm} has chosen its build.
+ *
+ * @returns The thread count; 1 before the choice and for the single-thread build.
+ *
+ * @example
+ * ```ts
+ * import { wasmThreads } from "./prefer_threaded_wasm.ts";
+ * if (!(wasmThreads() >= 1)) throw new Error("at least one thread");
+ * ```
+ */
+export function wasmThreads(): number {
+  return startedThreads;
+}
 
 /**
  * Registers the threaded SIMD wasm backend as `"wasm"` when it starts, before tfjs starts its
@@ -39,12 +58,12 @@ export function preferThreadedWasm(): Promise<string> {
 }
 
 async function choose(): Promise<string> {
-  if (tf.engine().registry["wasm"]) return "single-thread SIMD build: it had already started";
+  if (_startedBackend("wasm")) return "single-thread SIMD build: it had already started";
   const threads = wantedThreads();
   let why = threadsReason();
   if (threads > 1) {
     try {
-      await registerThreadedWasm("wasm", threads);
+      startedThreads = await registerThreadedWasm("wasm", threads);
       return `threaded SIMD build, ${threads} threads`;
     } catch (err) {
       why = `the threaded build did not start: ${(err as Error)?.message ?? err}`;
@@ -87,6 +106,7 @@ export async function registerThreadedWasm(name: string, threads: number): Promi
     }
   }
   tf.registerBackend(name, () => backend, WASM_PRIORITY);
+  if (name !== "wasm") registerBackendDescriptor(_wasmDescriptor(name, started));
   return started;
 }
 

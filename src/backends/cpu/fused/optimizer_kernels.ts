@@ -4,8 +4,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAM, type AdamAttrs, EMA, type EmaAttrs, SUM_SQUARES } from "../kernels/_optimizer.ts";
-import { _float32Values, _input, _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
+import {
+  ADAM,
+  type AdamAttrs,
+  EMA,
+  type EmaAttrs,
+  SUM_SQUARES,
+} from "../../../kernels/_optimizer.ts";
+import { _float32Values, _input, _makeFloat32, _outputAlloc } from "../_cpu_family.ts";
 import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
 /**

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAM, type AdamAttrs, EMA, type EmaAttrs } from "../kernels/_optimizer.ts";
+import { ADAM, type AdamAttrs, EMA, type EmaAttrs } from "../../kernels/_optimizer.ts";
 
 /** The parts of a TF.js WebGPU program this file fills in (the backend does not export the type). */
 interface WebGpuProgram {

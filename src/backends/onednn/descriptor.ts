@@ -1,0 +1,52 @@
+/**
+ * The "onednn" backend as the registry sees it: oneDNN 2.x (`libdnnl.so.2`) through FFI for
+ * convolutions and matrix products, TF.js's cpu kernels for the rest. How it is built is in
+ * `backend.ts`.
+ *
+ * @module
+ */
+import type { BackendDescriptor } from "../../kernels/backend_descriptor.ts";
+import { _activate } from "../_activate.ts";
+import { ONEDNN_BACKEND, registerOneDnnBackend } from "./backend.ts";
+import { OneDnnUnavailableError, openOneDnn } from "./_lib.ts";
+
+/**
+ * The onednn backend: native matmul and convolution gradients, no heap limit. Its tensors are
+ * typed arrays in the process, so it may fill half the machine's memory (the other half for
+ * arrays TF.js has released and the garbage collector not yet freed, and the system).
+ *
+ * @example
+ * ```ts
+ * import { onednnBackend } from "./descriptor.ts";
+ * if (!onednnBackend.capabilities.precisions.includes("fp32")) throw new Error("fp32 always");
+ * ```
+ */
+export const onednnBackend: BackendDescriptor = {
+  name: ONEDNN_BACKEND,
+  capabilities: {
+    nativeMatMul: true,
+    nativeConvGradients: true,
+    precisions: ["fp32"],
+    deviceMemory: false,
+  },
+  async start(auto) {
+    let version: string;
+    try {
+      version = registerOneDnnBackend();
+    } catch (err) {
+      if (auto || !(err instanceof OneDnnUnavailableError)) throw err;
+      throw new OneDnnUnavailableError(`Cannot start backend "onednn": ${err.message}`);
+    }
+    onednnBackend.capabilities.threads = openOneDnn().maxThreads;
+    await _activate(ONEDNN_BACKEND);
+    return auto ? `oneDNN ${version} loaded` : "";
+  },
+  isUnavailable: (err) => err instanceof OneDnnUnavailableError,
+  memoryLimit() {
+    try {
+      return Deno.systemMemoryInfo().total / 2;
+    } catch {
+      return undefined; // no --allow-sys: no limit known
+    }
+  },
+};
