@@ -105,6 +105,7 @@ export type { GifFrame, GifOptions } from "./src/images/gif.ts";
 export { saveGrid } from "./src/io/save_grid.ts";
 export { saveGif } from "./src/io/save_gif.ts";
 export { loadPretrained, type PretrainedModel } from "./src/diffusers/pretrained.ts";
+export { HubError, type HubOptions } from "./src/hub/mod.ts";
 export { saveDiffusers } from "./src/diffusers/save_diffusers.ts";
 export {
   type Float32TensorData,

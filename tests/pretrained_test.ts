@@ -288,7 +288,7 @@ Deno.test("loadPretrained() refuses configs of other architectures, naming what 
 
 Deno.test("loadPretrained() names the folder or file that is missing, truncated or an LFS pointer", async () => {
   await withTempDir(async (dir) => {
-    await rejectsWith(() => loadPretrained(`${dir}/nope`), "does not exist", "huggingface-cli");
+    await rejectsWith(() => loadPretrained(`${dir}/nope`), "does not exist", "hub id");
     await rejectsWith(() => loadPretrained(dir), "no config.json");
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(DIFFUSERS_CONFIG));
     await rejectsWith(() => loadPretrained(dir), "diffusion_pytorch_model.safetensors nor");

@@ -52,8 +52,9 @@ export const MODEL_FLAGS = {
     "Model (one of):",
   ),
   pretrained: stringFlag(
-    "DIR",
-    "diffusers model folder (config.json + diffusion_pytorch_model.*)",
+    "DIR|ID",
+    "diffusers model folder (config.json + diffusion_pytorch_model.*), or a\n" +
+      "Hugging Face hub id owner/name[@revision], downloaded into the shared cache",
   ),
 };
 

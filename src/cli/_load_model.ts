@@ -7,6 +7,32 @@ import { createUNetFromConfig } from "../nn/create_unet_from_config.ts";
 import { getPreset, type SampleConfig } from "../presets/presets.ts";
 import { loadRun } from "../runs/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
+import { formatBytes, Progress } from "./_progress.ts";
+
+type HubOptions = NonNullable<Parameters<typeof loadPretrained>[1]>;
+type OnProgress = NonNullable<HubOptions["onProgress"]>;
+
+/** Files from this size on get a progress bar while they download (configs arrive at once). */
+const PROGRESS_FROM_BYTES = 1 << 20;
+
+/** Draws a bar with bytes, rate and ETA on stderr for each large file a hub id downloads. */
+function downloadProgress(): OnProgress {
+  let bar: Progress | undefined;
+  let file = "";
+  return ({ filename, done, total }) => {
+    if (total < PROGRESS_FROM_BYTES) return;
+    if (filename !== file || !bar) {
+      file = filename;
+      bar = new Progress(total, {
+        label: `downloading ${filename}`,
+        done,
+        format: formatBytes,
+        every: Math.max(1, Math.round(total / 10)),
+      });
+    }
+    bar.update(done);
+  };
+}
 
 /** A loaded model, its scheduler settings, a description and the run's data source if any. */
 export interface LoadedModel {
@@ -21,7 +47,7 @@ export interface LoadedModel {
 /** Loads the model named by `--checkpoint` or `--pretrained`. */
 export async function loadModel(
   flags: { checkpoint?: string; pretrained?: string; preset?: string },
-  opts: { seed?: number } = {},
+  opts: { seed?: number; hub?: HubOptions } = {},
 ): Promise<LoadedModel> {
   if ([flags.checkpoint, flags.pretrained, flags.preset].filter((f) => f).length > 1) {
     throw new CliError(
@@ -38,7 +64,11 @@ export async function loadModel(
     };
   }
   if (flags.pretrained) {
-    const loaded = await loadPretrained(flags.pretrained);
+    // A folder that exists wins; otherwise owner/name[@revision] is fetched from the hub.
+    const loaded = await loadPretrained(flags.pretrained, {
+      onProgress: downloadProgress(),
+      ...opts.hub,
+    });
     return {
       unet: loaded.unet,
       scheduler: loaded.scheduler.config,

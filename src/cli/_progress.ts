@@ -11,6 +11,18 @@ export function formatDuration(seconds: number): string {
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`;
 }
 
+/** Formats a number of bytes as B, kB, MB or GB (powers of 1000, as huggingface_hub shows). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${Math.round(n)} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let i = -1;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${n.toFixed(1)} ${units[i]}`;
+}
+
 /** A progress reporter over `total` units of work. */
 export class Progress {
   #total: number;
@@ -21,12 +33,21 @@ export class Progress {
   #tty: boolean;
   #lastPrint = 0;
   #every: number;
+  #format: (n: number) => string;
 
   constructor(
     total: number,
-    opts: { label: string; unit?: string; done?: number; every?: number },
+    opts: {
+      label: string;
+      unit?: string;
+      done?: number;
+      every?: number;
+      /** Shows amounts and rates (e.g. as bytes); then `unit` is not shown. */
+      format?: (n: number) => string;
+    },
   ) {
     this.#total = total;
+    this.#format = opts.format ?? String;
     this.#label = opts.label;
     this.#unit = opts.unit ?? "it";
     this.#startDone = opts.done ?? 0;
@@ -40,8 +61,11 @@ export class Progress {
     // No rate until some work has been timed.
     const rate = done > this.#startDone ? (done - this.#startDone) / elapsed : NaN;
     const eta = (this.#total - done) / rate;
-    const rateText = Number.isFinite(rate) ? rate.toFixed(2) : "-";
-    const stats = `${done}/${this.#total} ${rateText} ${this.#unit}/s ETA ${formatDuration(eta)}${
+    const f = this.#format;
+    const rateText = Number.isFinite(rate)
+      ? (f === String ? `${rate.toFixed(2)} ${this.#unit}` : f(rate))
+      : "-";
+    const stats = `${f(done)}/${f(this.#total)} ${rateText}/s ETA ${formatDuration(eta)}${
       extra ? ` ${extra}` : ""
     }`;
     if (this.#tty) {

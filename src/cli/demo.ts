@@ -27,7 +27,14 @@ async function main(): Promise<number> {
   if (port > 65535) throw new CliError(`--port must be at most 65535: got ${port}`);
   // The server only holds the weights; the browser computes.
   await setBackend("cpu");
-  const model = await loadModel(flags);
+  // The demo writes nothing, so a hub id must already be in the cache.
+  const model = await loadModel(flags, {
+    hub: {
+      offline: true,
+      offlineHint: `deno task demo does not download: fetch it first with \`deno task sample ` +
+        `--pretrained ${flags.pretrained} --n 1\``,
+    },
+  });
   const routes = await modelRoutes(model);
   model.unet.dispose();
   const server = startDemoServer(routes, port);

@@ -7,4 +7,5 @@
 export * from "./diffusers_layout.ts";
 export * from "./diffusers_config.ts";
 export * from "./pretrained.ts";
+export * from "./download_pretrained.ts";
 export * from "./save_diffusers.ts";

@@ -14,6 +14,9 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { asFormatError, FormatError, InputError } from "../errors.ts";
 import { type HostTensor, readSafetensors } from "../formats/safetensors.ts";
 import { readTorchStateDict } from "../formats/torch_pickle.ts";
+import type { HubOptions } from "../hub/hub_settings.ts";
+import { parseHubId } from "../hub/repo_id.ts";
+import { downloadPretrained } from "./download_pretrained.ts";
 
 /** What {@linkcode loadPretrained} returns. */
 export interface PretrainedModel {
@@ -150,9 +153,19 @@ function buildUNet(
  * `to_out.0`, and the older `query`/`key`/`value`/`proj_attn`, as Linear or 1x1-conv weights)
  * load. Needs `--allow-read`.
  *
- * @param dir The folder.
+ * `source` may also be a Hugging Face hub id, `owner/name` or `owner/name@revision` (a branch,
+ * tag or commit): the files are downloaded into huggingface_hub's cache, shared with Python (see
+ * {@linkcode downloadPretrained}), which needs `--allow-net`, `--allow-write` and `--allow-env`.
+ * A path that exists wins over an id: `google/ddpm-cifar10-32` is read as a folder when there is
+ * one of that name in the working directory.
+ *
+ * @param source The folder, or a hub id.
+ * @param options For a hub id: the hub settings (endpoint, cache, token, offline, progress);
+ *   unset ones come from huggingface_hub's environment variables.
  * @returns The UNet (dispose it when done), the scheduler, and the UNet's config.json.
  * @throws {InputError} naming the folder when it or a file in it is missing.
+ * @throws {HubError} for a hub id that cannot be downloaded: no access (`HF_TOKEN`), not found,
+ *   unreachable (`HF_ENDPOINT`), offline (`HF_HUB_OFFLINE`) and not in the cache.
  * @throws {FormatError} naming the file when it is malformed, unsafe or out of range (what the
  *   config asks for that this UNet cannot build; missing, unexpected and mis-shaped weights),
  *   with the validator's TypeError or RangeError as `cause`.
@@ -164,13 +177,19 @@ function buildUNet(
  * if (!String(err).includes("does not exist")) throw new Error(String(err));
  * ```
  */
-export async function loadPretrained(dir: string): Promise<PretrainedModel> {
-  dir = dir.replace(/\/+$/, "") || "/";
+export async function loadPretrained(
+  source: string,
+  options: HubOptions = {},
+): Promise<PretrainedModel> {
+  let dir = source.replace(/\/+$/, "") || "/";
   if (!(await exists(dir))) {
-    throw new InputError(
-      `Cannot load pretrained model: ${dir} does not exist. Download one first, e.g. ` +
-        "`huggingface-cli download google/ddpm-cifar10-32 --local-dir ddpm-cifar10-32`",
-    );
+    if (!parseHubId(source)) {
+      throw new InputError(
+        `Cannot load pretrained model: ${dir} does not exist. Give a diffusers folder, or a ` +
+          "Hugging Face hub id such as google/ddpm-cifar10-32 (owner/name[@revision])",
+      );
+    }
+    dir = await downloadPretrained(source, options);
   }
   const unetDir = (await exists(`${dir}/unet/config.json`)) ? `${dir}/unet` : dir;
   if (!(await exists(`${unetDir}/config.json`))) {
