@@ -1,24 +1,22 @@
 // Samples Google's CIFAR10 DDPM (Ho et al. 2020, FID 3.17), as published on the Hugging Face
 // hub, with 50 DDIM steps instead of the paper's 1000.
 //
-// 1. Download the model once (about 140 MB; the .bin copy is not needed):
-//      pip install -U huggingface_hub
-//      huggingface-cli download google/ddpm-cifar10-32 --include "*.json" "*.safetensors" \
-//        --local-dir ddpm-cifar10-32
-//    or, with Git LFS installed:
-//      git clone https://huggingface.co/google/ddpm-cifar10-32
-//    Any other diffusers UNet2DModel folder of the paper's architecture works the same way,
-//    e.g. google/ddpm-ema-church-256 (a pickled .bin, read without Python, and much slower).
-// 2. Run:
+// Run (the first time downloads about 140 MB into the Hugging Face cache, shared with Python):
 //      deno run --allow-read --allow-write --allow-env --allow-sys --allow-ffi \
-//        examples/sample_pretrained.ts ddpm-cifar10-32
-//    --allow-read: the model folder and the WebAssembly backend; --allow-write: the PNG;
-//    --allow-env and --allow-sys: TensorFlow.js inspects its environment; --allow-ffi: only for
-//    the native tfjs-node backend, when installed.
-// The same from the command line: deno task sample --pretrained ddpm-cifar10-32
+//        --allow-net=huggingface.co,hf.co,*.hf.co,*.huggingface.co \
+//        examples/sample_pretrained.ts google/ddpm-cifar10-32
+//    The argument may also be a diffusers folder (e.g. from `git clone
+//    https://huggingface.co/google/ddpm-cifar10-32`), then no --allow-net is needed. Any other
+//    diffusers UNet2DModel of the paper's architecture works the same way, e.g.
+//    google/ddpm-ema-church-256 (a pickled .bin, read without Python, and much slower).
+//    --allow-read and --allow-write: the model, the cache and the PNG; --allow-env: the cache's
+//    and the hub's settings (HF_HUB_CACHE, HF_TOKEN, ...) and TensorFlow.js's checks, as
+//    --allow-sys; --allow-net: the hub and the CDN it redirects large files to; --allow-ffi: only
+//    for the native tfjs-node backend, when installed.
+// The same from the command line: deno task sample --pretrained google/ddpm-cifar10-32
 import { DDIMScheduler, loadPretrained, sample, saveGrid, setBackend } from "../mod.ts";
 
-const dir = Deno.args[0] ?? "ddpm-cifar10-32";
+const dir = Deno.args[0] ?? "google/ddpm-cifar10-32";
 const steps = Number(Deno.args[1] ?? 50);
 
 await setBackend("auto");

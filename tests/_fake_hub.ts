@@ -46,6 +46,11 @@ export class FakeHub {
   #cdn?: Deno.HttpServer<Deno.NetAddr>;
   #lfs = new Map<string, Uint8Array<ArrayBuffer>>();
 
+  /** The CDN's port (its host is 127.0.0.1, like the hub's, on another port). */
+  get cdnPort(): number {
+    return this.#cdn!.addr.port;
+  }
+
   get endpoint(): string {
     return `http://127.0.0.1:${this.#hub!.addr.port}`;
   }

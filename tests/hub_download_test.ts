@@ -81,6 +81,7 @@ async function sampleCli(
   args: string[],
   env: Record<string, string>,
   cwd: string,
+  net = "127.0.0.1",
 ): Promise<{ code: number; out: string }> {
   const result = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -90,7 +91,7 @@ async function sampleCli(
       "--allow-env",
       "--allow-sys",
       "--allow-ffi",
-      "--allow-net=127.0.0.1",
+      `--allow-net=${net}`,
       `${ROOT}src/cli/sample.ts`,
       ...args,
     ],
@@ -170,6 +171,21 @@ Deno.test("the sample CLI exits 2 with one line naming HF_TOKEN for a gated repo
     assert.match(errors[0], /acme\/gated is gated .*HF_TOKEN/);
     assert.ok(!r.out.includes("hf_wrong_token_x"), r.out);
 
+    // The hub allowed but not the CDN: the error names the CDN's host and --allow-net.
+    const hubHost = new URL(hub.endpoint).host;
+    const denied = await sampleCli(
+      ["--pretrained", "acme/tiny-ddpm", "--n", "1"],
+      { ...env, HF_TOKEN: TOKEN },
+      tmp,
+      hubHost,
+    );
+    assert.equal(denied.code, 2, denied.out);
+    const cdnHost = `127.0.0.1:${hub.cdnPort}`;
+    assert.match(
+      denied.out,
+      new RegExp(`error: No network permission for ${cdnHost} .*--allow-net`),
+    );
+
     // Unreachable: one line naming the endpoint and HF_HUB_OFFLINE.
     const endpoint = hub.endpoint;
     await hub.stop();
@@ -225,6 +241,30 @@ Deno.test("hubDownload() resumes a cut transfer with a Range request and a parti
     assert.deepEqual(hub.requests.filter((r) => r.server === "cdn").map((r) => r.range), [
       `bytes=${half}-`,
     ]);
+  } finally {
+    await hub.stop();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+Deno.test("hubDownload() places an empty file under git's id for empty content", async () => {
+  const hub = newHub();
+  hub.repos.set("acme/misc", {
+    commit: COMMIT,
+    files: new Map([["empty.txt", new Uint8Array()]]),
+    lfs: new Set(),
+  });
+  const cacheDir = await Deno.makeTempDir();
+  try {
+    const file = await hubDownload("acme/misc", "empty.txt", {
+      endpoint: hub.endpoint,
+      cacheDir,
+      token: false,
+    });
+    assert.equal((await Deno.readFile(file.path)).length, 0);
+    // `git hash-object` of an empty file, a well-known constant.
+    const id = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+    assert.equal(await Deno.readLink(file.path), `../../blobs/${id}`);
   } finally {
     await hub.stop();
     await Deno.remove(cacheDir, { recursive: true });

@@ -58,6 +58,8 @@ export async function downloadToFile(req: DownloadRequest): Promise<void> {
       req.onBytes(done);
     }
   };
+  // Exists from the start, so that an empty file is one too.
+  (await Deno.open(req.path, { create: true, append: true })).close();
   for (;;) {
     let have = await sizeOf(req.path);
     if (have > req.size) {

@@ -122,11 +122,12 @@ function statusError(t: Target, response: Response): HubError {
 
 function unreachable(t: Target, err: unknown): HubError {
   if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-    const host = new URL(t.settings.endpoint).host;
+    // Deno's message names the host: the endpoint, or the CDN a large file redirects to.
+    const host = /"([^"]+)"/.exec(err.message)?.[1] ?? new URL(t.settings.endpoint).host;
     return new HubError(
       "network",
-      `No network permission for ${host}: run with --allow-net=${host} (see the README's ` +
-        "Permissions), or set HF_HUB_OFFLINE=1 to use the cache only",
+      `No network permission for ${host} (downloading ${t.repoId}/${t.filename}): add it to ` +
+        "--allow-net (see the README's Permissions), or set HF_HUB_OFFLINE=1 to use the cache only",
       { cause: err },
     );
   }

@@ -43,12 +43,17 @@ export interface HubOptions {
 
 /** {@linkcode HubOptions} with every default filled in. */
 export interface HubSettings {
+  /** The hub's address, without a trailing slash. */
   endpoint: string;
+  /** The cache folder, without a trailing slash. */
   cacheDir: string;
   /** The token, or undefined for none. */
   token?: string;
+  /** Whether to use the cache only. */
   offline: boolean;
+  /** See {@linkcode HubOptions.offlineHint}. */
   offlineHint?: string;
+  /** See {@linkcode HubOptions.onProgress}. */
   onProgress?: (progress: DownloadProgress) => void;
   /** Seconds to wait for a file's metadata (`HF_HUB_ETAG_TIMEOUT`, default 10). */
   metadataTimeout: number;
