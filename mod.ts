@@ -19,8 +19,9 @@
  * This module exports what the README's API section lists. The rest of the public surface is in
  * the subpath exports, one per folder: `@x/ddpm/nn` (layers, weights), `/diffusion` (every
  * schedule, closed form and tensor op), `/presets`, `/formats` (bytes <-> arrays), `/images`,
- * `/io` (files), `/data` (datasets), `/diffusers`, `/train` (the training loop's parts),
- * `/backends` and `/memory`; `@x/ddpm/browser` is the part that runs in a web page.
+ * `/io` (files), `/data` (datasets), `/diffusers`, `/hub` (models by Hugging Face hub id),
+ * `/train` (the training loop's parts), `/backends` and `/memory`; `@x/ddpm/browser` is the part
+ * that runs in a web page.
  *
  * @module
  */

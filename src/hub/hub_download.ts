@@ -206,8 +206,7 @@ async function download(t: Target, storage: string, locks: string): Promise<HubF
   await lock.lock(true);
   try {
     if (!(await pathExists(blob))) {
-      // A CDN's signed address must not receive the token; a same-host redirect (a renamed
-      // repository) keeps it.
+      // A CDN's signed address must not receive the token; the hub's own addresses keep it.
       const getHeaders = new Headers(headers);
       if (new URL(meta.location).host !== new URL(url).host) getHeaders.delete("authorization");
       const incomplete = `${blob}.incomplete`;
