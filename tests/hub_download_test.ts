@@ -9,6 +9,7 @@ import type { UNetConfig } from "../src/nn/unet_config.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { saveDiffusers } from "../src/diffusers/save_diffusers.ts";
 import { loadPretrained } from "../src/diffusers/pretrained.ts";
+import { downloadPretrained } from "../src/diffusers/download_pretrained.ts";
 import { HubError } from "../src/hub/hub_error.ts";
 import { hubDownload } from "../src/hub/hub_download.ts";
 import { hubSettings } from "../src/hub/hub_settings.ts";
@@ -327,6 +328,72 @@ test("hubDownload() tells a missing repository, revision and file apart, and fol
 
     const moved = await hubDownload("acme/old-name", "unet/config.json", opts);
     assert.deepEqual(await Deno.readFile(moved.path), FILES.get("unet/config.json"));
+  } finally {
+    await hub.stop();
+    await Deno.remove(cacheDir, { recursive: true });
+  }
+});
+
+test("downloadPretrained() takes a pipeline's root files as Google's repositories have them, and .bin weights", async () => {
+  const hub = newHub();
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const files = new Map<string, Uint8Array<ArrayBuffer>>([
+    ["model_index.json", FILES.get("model_index.json")!],
+    ["config.json", FILES.get("unet/config.json")!],
+    ["diffusion_pytorch_model.bin", enc("pickled weights stand-in")],
+    ["scheduler_config.json", FILES.get("scheduler/scheduler_config.json")!],
+    ["README.md", enc("not fetched")],
+  ]);
+  hub.repos.set("google/style", {
+    commit: COMMIT,
+    files,
+    lfs: new Set(["diffusion_pytorch_model.bin"]),
+  });
+  hub.repos.set("acme/no-weights", {
+    commit: COMMIT,
+    files: new Map([...files].slice(0, 2)),
+    lfs: new Set(),
+  });
+  const cacheDir = await Deno.makeTempDir();
+  const opts = { endpoint: hub.endpoint, cacheDir, token: false as const };
+  const list = async (dir: string) => {
+    const names: string[] = [];
+    const walk = async (sub: string) => {
+      for await (const e of Deno.readDir(`${dir}/${sub}`)) {
+        if (e.isDirectory) await walk(`${sub}${e.name}/`);
+        else names.push(`${sub}${e.name}`);
+      }
+    };
+    await walk("");
+    return names.sort();
+  };
+  try {
+    const snapshot = await downloadPretrained("google/style", opts);
+    assert.equal(snapshot, `${cacheDir}/models--google--style/snapshots/${COMMIT}`);
+    assert.deepEqual(await list(snapshot), [
+      "config.json",
+      "diffusion_pytorch_model.bin",
+      "model_index.json",
+      "scheduler_config.json",
+    ]);
+    assert.deepEqual(await list(`${cacheDir}/models--google--style/.no_exist/${COMMIT}`), [
+      "diffusion_pytorch_model.safetensors",
+      "scheduler/scheduler_config.json",
+      "unet/config.json",
+    ]);
+    // Again: every answer is in the cache for that commit, so only main is asked about.
+    hub.requests.length = 0;
+    assert.equal(await downloadPretrained("google/style", opts), snapshot);
+    assert.deepEqual(hub.requests.map((r) => r.path), [
+      "/google/style/resolve/main/model_index.json",
+    ]);
+
+    const err = await downloadPretrained("acme/no-weights", opts).catch((e) => e);
+    assert.ok(err instanceof HubError && err.kind === "entry-not-found", String(err));
+    assert.match(
+      err.message,
+      /acme\/no-weights has no diffusion_pytorch_model\.safetensors or diffusion_pytorch_model\.bin/,
+    );
   } finally {
     await hub.stop();
     await Deno.remove(cacheDir, { recursive: true });

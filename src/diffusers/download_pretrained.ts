@@ -39,44 +39,32 @@ export async function downloadPretrained(id: string, options: HubOptions = {}): 
   if (!ref) throw new InputError(`"${id}" is not a hub id: expected owner/name[@revision]`);
   let revision = ref.revision;
   let snapshot: string | undefined;
-  const missing = (err: unknown) =>
-    err instanceof HubError && (err.kind === "entry-not-found" || err.kind === "offline");
-  /** Fetches a file; false when the repository does not have it (or, offline, the cache). */
+  let lastMissing: HubError | undefined;
+  /** Fetches a file; false when the repository (or, offline, the cache) does not have it. */
   const fetchFile = async (filename: string): Promise<boolean> => {
     try {
       const file = await hubDownload(ref.repoId, filename, { ...options, revision });
+      // The rest comes from the same commit, even if the branch moves meanwhile.
       revision = file.commit;
       snapshot = file.snapshot;
       return true;
     } catch (err) {
-      if (!missing(err)) throw err;
-      if (err instanceof HubError && err.commit) revision = err.commit;
+      const missing = err instanceof HubError &&
+        (err.kind === "entry-not-found" || err.kind === "offline");
+      if (!missing) throw err;
+      if (err.commit) revision = err.commit;
+      lastMissing = err;
       return false;
     }
   };
-  /** The first of `names` the repository has; the error names them all and the last cause. */
-  const fetchFirst = async (names: string[], what: string): Promise<string> => {
-    let last: unknown;
-    for (const name of names) {
-      try {
-        await hubDownload(ref.repoId, name, { ...options, revision }).then((file) => {
-          revision = file.commit;
-          snapshot = file.snapshot;
-        });
-        return name;
-      } catch (err) {
-        if (!missing(err)) throw err;
-        last = err;
-      }
+  /** Fetches the first of `names` the repository has; the error names them all. */
+  const fetchFirst = async (names: string[], what: string): Promise<void> => {
+    for (const name of names) if (await fetchFile(name)) return;
+    const all = names.join(" or ");
+    if (lastMissing?.kind === "offline") {
+      throw new HubError("offline", lastMissing.message.replace(names.at(-1)!, all));
     }
-    if (last instanceof HubError && last.kind === "offline") {
-      throw new HubError("offline", last.message.replace(names.at(-1)!, names.join(" or ")));
-    }
-    throw new HubError(
-      "entry-not-found",
-      `${id} has no ${names.join(" nor ")}: ${what}`,
-      { cause: last },
-    );
+    throw new HubError("entry-not-found", `${id} has no ${all}: ${what}`, { cause: lastMissing });
   };
 
   const pipeline = await fetchFile("model_index.json");
