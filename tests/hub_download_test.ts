@@ -4,7 +4,7 @@
 import { assert } from "./_assert.ts";
 import { FakeHub, gitBlobId, sha256Hex } from "./_fake_hub.ts";
 import { setBackend } from "../src/backends/set_backend.ts";
-import { createUNet } from "../src/nn/create_unet.ts";
+import { createUNetFromConfig } from "../src/nn/create_unet_from_config.ts";
 import type { UNetConfig } from "../src/nn/unet_config.ts";
 import { DDPMScheduler } from "../src/diffusion/ddpm_scheduler.ts";
 import { saveDiffusers } from "../src/diffusers/save_diffusers.ts";
@@ -45,7 +45,7 @@ const CFG: UNetConfig = {
 /** A diffusers pipeline's files: model_index.json, unet/ and scheduler/, as bytes. */
 async function pipelineFiles(): Promise<Map<string, Uint8Array<ArrayBuffer>>> {
   const dir = await Deno.makeTempDir();
-  const unet = createUNet(CFG, { seed: 3 });
+  const unet = createUNetFromConfig(CFG, { seed: 3 });
   fillZeroWeights(unet, 5);
   await saveDiffusers(unet, new DDPMScheduler(), dir);
   unet.dispose();
@@ -404,7 +404,7 @@ test("loadPretrained() reads a folder that exists before trying an id, and offli
   const tmp = await Deno.makeTempDir();
   const cwd = Deno.cwd();
   try {
-    const unet = createUNet(CFG, { seed: 1 });
+    const unet = createUNetFromConfig(CFG, { seed: 1 });
     await saveDiffusers(unet, new DDPMScheduler(), `${tmp}/acme/local`);
     unet.dispose();
     Deno.chdir(tmp);
