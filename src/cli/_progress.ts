@@ -62,9 +62,10 @@ export class Progress {
     const rate = done > this.#startDone ? (done - this.#startDone) / elapsed : NaN;
     const eta = (this.#total - done) / rate;
     const f = this.#format;
-    const rateText = Number.isFinite(rate)
-      ? (f === String ? `${rate.toFixed(2)} ${this.#unit}` : f(rate))
-      : "-";
+    const known = Number.isFinite(rate);
+    const rateText = f === String
+      ? `${known ? rate.toFixed(2) : "-"} ${this.#unit}`
+      : (known ? f(rate) : "-");
     const stats = `${f(done)}/${f(this.#total)} ${rateText}/s ETA ${formatDuration(eta)}${
       extra ? ` ${extra}` : ""
     }`;
