@@ -40,6 +40,8 @@ export class FakeHub {
   token = "";
   /** SHA-256 -> bytes to send before cutting the connection (once). */
   readonly cutAfter = new Map<string, number>();
+  /** When set, the hub answers every request with this status (e.g. 503: down for maintenance). */
+  failWith?: number;
   /** SHA-256s whose bytes are served with one byte flipped. */
   readonly corrupt = new Set<string>();
   #hub?: Deno.HttpServer<Deno.NetAddr>;
@@ -85,6 +87,7 @@ export class FakeHub {
 
   #hubAnswer(req: Request): Response {
     const url = this.#record("hub", req);
+    if (this.failWith) return new Response(null, { status: this.failWith });
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!m) return new Response("not found", { status: 404 });
     const [, repoId, revision, file] = [

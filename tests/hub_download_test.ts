@@ -115,7 +115,10 @@ test("deno task sample --pretrained owner/name fills huggingface_hub's cache, th
   const hub = newHub();
   const tmp = await Deno.makeTempDir();
   const cache = `${tmp}/cache`;
-  const env = { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache, HF_TOKEN: TOKEN, HOME: tmp };
+  // The token from the file `huggingface-cli login` writes, HF_HOME/token.
+  await Deno.mkdir(`${tmp}/hf`);
+  await Deno.writeTextFile(`${tmp}/hf/token`, `${TOKEN}\n`);
+  const env = { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cache, HF_HOME: `${tmp}/hf`, HOME: tmp };
   const args = ["--pretrained", "acme/tiny-ddpm", "--n", "1", "--steps", "2", "--backend", "cpu"];
   try {
     const first = await sampleCli([...args, "--out", "a.png"], env, tmp);
@@ -387,6 +390,18 @@ test("downloadPretrained() takes a pipeline's root files as Google's repositorie
     assert.deepEqual(hub.requests.map((r) => r.path), [
       "/google/style/resolve/main/model_index.json",
     ]);
+
+    // A commit in the cache needs no request at all; a hub that answers 503 leaves the cache to
+    // serve main.
+    hub.requests.length = 0;
+    assert.equal(await downloadPretrained(`google/style@${COMMIT}`, opts), snapshot);
+    assert.equal(hub.requests.length, 0);
+    hub.failWith = 503;
+    assert.equal(await downloadPretrained("google/style", opts), snapshot);
+    const down = await downloadPretrained("google/other", opts).catch((e) => e);
+    assert.ok(down instanceof HubError && down.kind === "network", String(down));
+    assert.match(down.message, /answered 503 .*HF_HUB_OFFLINE=1/);
+    hub.failWith = undefined;
 
     const err = await downloadPretrained("acme/no-weights", opts).catch((e) => e);
     assert.ok(err instanceof HubError && err.kind === "entry-not-found", String(err));
