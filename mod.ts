@@ -1,6 +1,7 @@
 /**
  * ddpm: Denoising Diffusion Probabilistic Models (Ho, Jain, Abbeel 2020) on TensorFlow.js,
- * for Deno. Train the paper's UNet, sample with DDPM or DDIM, load Google's published models.
+ * for Deno. Train the paper's UNet, sample with DDPM, DDIM or DPM-Solver++, load Google's
+ * published models.
  *
  * @example Sample a few images from a (here untrained) tiny model
  * ```ts
@@ -67,6 +68,21 @@ export type { PredictOptions, UNet } from "./src/nn/unet.ts";
 // Schedulers, and the schedules and closed forms as plain functions.
 export { DDPMScheduler } from "./src/diffusion/ddpm_scheduler.ts";
 export { DDIMScheduler } from "./src/diffusion/ddim_scheduler.ts";
+export {
+  DPMSolverMultistepScheduler,
+  type DPMSolverStepOptions,
+} from "./src/diffusion/dpm_solver_scheduler.ts";
+export {
+  DEFAULT_DPM_SOLVER_CONFIG,
+  type DPMSolverConfig,
+  dpmSolverConfigForModel,
+} from "./src/diffusion/dpm_solver_config.ts";
+export type {
+  DPMSolverAlgorithm,
+  DPMSolverTimestepSpacing,
+  DPMSolverType,
+  FinalSigmasType,
+} from "./src/diffusion/dpm_solver_math.ts";
 export {
   NoiseScheduler,
   type SchedulerStepOptions,

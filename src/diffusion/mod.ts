@@ -1,6 +1,6 @@
 /**
- * The forward and reverse processes: beta schedules, the paper's closed forms, and the DDPM
- * and DDIM schedulers.
+ * The forward and reverse processes: beta schedules, the paper's closed forms, and the DDPM,
+ * DDIM and DPM-Solver schedulers.
  *
  * @module
  */
@@ -15,6 +15,9 @@ export * from "./thresholding.ts";
 export * from "./noise_scheduler.ts";
 export * from "./ddpm_scheduler.ts";
 export * from "./ddim_scheduler.ts";
+export * from "./dpm_solver_math.ts";
+export * from "./dpm_solver_config.ts";
+export * from "./dpm_solver_scheduler.ts";
 export * from "./sample.ts";
 export * from "./nll_math.ts";
 export * from "./nll.ts";
