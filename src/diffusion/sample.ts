@@ -16,7 +16,7 @@ export interface NoisePredictor {
   readonly config: { resolution: number; inChannels: number };
 }
 
-/** The part of a DDPM or DDIM scheduler that sampling needs. */
+/** The part of a DDPM, DDIM or DPM-Solver scheduler that sampling needs. */
 export interface ReverseScheduler {
   /** Inference timesteps, from noisiest to cleanest, after {@linkcode setTimesteps}. */
   timesteps: Int32Array;
@@ -51,7 +51,10 @@ export interface SampleStepInfo {
 export interface SampleOptions {
   /** The denoising network. */
   unet: NoisePredictor;
-  /** A DDPMScheduler (ancestral sampling) or DDIMScheduler. */
+  /**
+   * A DDPMScheduler (ancestral sampling), DDIMScheduler, or DPMSolverMultistepScheduler (about
+   * 20 steps).
+   */
   scheduler: ReverseScheduler;
   /** Number of images to make. Default 16. */
   batchSize?: number;
@@ -145,46 +148,46 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
       return tf.tensor4d(values, [end - start, resolution, resolution, inChannels]);
     });
 
-  // x_T ~ N(0, I), split into chunks that each make one forward pass per step.
-  let chunks: tf.Tensor4D[] = streams ? streamNoise() : tf.tidy(() => {
-    const xT = opts.initialNoise
-      ? opts.initialNoise.clone()
-      : tf.randomNormal(shape, 0, 1, "float32", deriveSeed(seed, 0x7a11)) as tf.Tensor4D;
-    return splitBatch(xT, chunkSize);
-  });
+  // x_T ~ N(0, I).
+  let x: tf.Tensor4D = streams
+    ? tf.tidy(() => tf.concat(streamNoise(), 0) as tf.Tensor4D)
+    : opts.initialNoise
+    ? opts.initialNoise.clone()
+    : tf.randomNormal(shape, 0, 1, "float32", deriveSeed(seed, 0x7a11)) as tf.Tensor4D;
 
   const timesteps = Array.from(scheduler.timesteps);
   for (let i = 0; i < timesteps.length; i++) {
     const t = timesteps[i];
     const stepSeed = deriveSeed(seed, i, 0);
-    // The step's noise is drawn for the whole batch and split, so chunking changes nothing;
-    // with per-image streams every image draws its own, used or not, so that the streams stay
-    // in step whatever the scheduler does.
-    const noise = streams
-      ? streamNoise()
-      : chunks.length > 1
-      ? tf.tidy(() => splitBatch(tf.randomNormal(shape, 0, 1, "float32", stepSeed), chunkSize))
-      : undefined;
-    const results = chunks.map((x, c) =>
-      tf.tidy(() => {
-        const tBatch = tf.fill([x.shape[0]], t, "int32") as tf.Tensor1D;
-        const eps = explainedPredict(() => unet.predict(x, tBatch, { training: false }), chunkSize);
-        const out = scheduler.step(
-          eps,
-          t,
-          x,
-          noise ? { noise: noise[c], eta } : { seed: stepSeed, eta },
-        );
-        return [out.prevSample, out.predOriginalSample] as const;
-      })
-    );
-    if (noise) tf.dispose(noise);
-    tf.dispose(chunks);
-    chunks = results.map((r) => r[0]);
-    const x0Chunks = results.map((r) => r[1]);
+    // The model runs chunk by chunk; the scheduler steps once on the whole batch, so a
+    // multistep scheduler's history covers every image, and the step's noise is drawn for the
+    // whole batch, so chunking changes nothing. With per-image streams every image draws its
+    // own noise, used or not, so that the streams stay in step whatever the scheduler does.
+    const [prev, x0] = tf.tidy(() => {
+      const outputs = splitBatch(x, chunkSize).map((part) =>
+        tf.tidy(() => {
+          const tBatch = tf.fill([part.shape[0]], t, "int32") as tf.Tensor1D;
+          return explainedPredict(
+            () => unet.predict(part, tBatch, { training: false }),
+            chunkSize,
+          );
+        })
+      );
+      const modelOutput = outputs.length === 1 ? outputs[0] : tf.concat(outputs, 0);
+      const noise = streams ? tf.concat(streamNoise(), 0) as tf.Tensor4D : undefined;
+      const out = scheduler.step(
+        modelOutput as tf.Tensor4D,
+        t,
+        x,
+        noise ? { noise, eta } : { seed: stepSeed, eta },
+      );
+      return [out.prevSample, out.predOriginalSample] as const;
+    });
+    x.dispose();
+    x = prev;
     if (onStep) {
-      const x0 = tf.concat(x0Chunks, 0) as tf.Tensor4D;
-      const xt = tf.concat(chunks, 0) as tf.Tensor4D;
+      // A copy, so that what the callback does with it cannot touch the loop's x.
+      const xt = x.clone();
       try {
         await onStep({
           step: i,
@@ -193,17 +196,18 @@ export async function sample(opts: SampleOptions): Promise<tf.Tensor4D> {
           predOriginalSample: x0,
           sample: xt,
         });
+      } catch (err) {
+        tf.dispose([x0, xt, x]);
+        throw err;
       } finally {
-        tf.dispose([x0, xt]);
+        xt.dispose();
       }
     }
-    tf.dispose(x0Chunks);
+    x0.dispose();
     // Yield to the event loop so signal handlers and timers run during long loops.
     await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  const images = tf.concat(chunks, 0) as tf.Tensor4D;
-  tf.dispose(chunks);
-  return images;
+  return x;
 }
 
 /** Runs a forward pass, turning an out-of-memory failure into an error naming --batch. */
