@@ -84,7 +84,10 @@ export const outFlag = (what: string, fallback: string): FlagSpec =>
 
 /** `--sampler`, with the command's default, as in "(default ddpm)". */
 export const samplerFlag = (defaultText: string): FlagSpec =>
-  stringFlag("NAME", `ddpm (ancestral, the paper) or ddim ${defaultText}`);
+  stringFlag(
+    "NAME",
+    `ddpm (ancestral, the paper), ddim, or dpm (DPM-Solver++, ~20 steps)\n${defaultText}`,
+  );
 
 /** A flag of one command only. */
 export const flag = stringFlag;

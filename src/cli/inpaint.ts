@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { dpmSolverConfigForModel } from "../diffusion/dpm_solver_config.ts";
+import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage, decodeImageRgb8 } from "../images/image.ts";
@@ -25,7 +27,7 @@ input with its hole in grey, then the completions; known pixels are kept exactly
     ),
     n: flag("N", "number of completions (default 4)"),
     sampler: samplerFlag("(default ddpm)"),
-    steps: flag("N", "reverse steps (default: T for ddpm, 50 for ddim)"),
+    steps: flag("N", "reverse steps (default: T for ddpm, 50 for ddim, 20 for dpm)"),
     resample: flag(
       "N",
       "RePaint resampling: tries per step, 1 = none (default 1; RePaint uses 10)",
@@ -46,7 +48,11 @@ async function main(): Promise<number> {
   const resample = intFlag("resample", flags.resample, 1);
   const eta = numberFlag("eta", flags.eta, 0);
   const seed = intFlag("seed", flags.seed, 0, 0);
-  const sampler = choiceFlag("sampler", flags.sampler, ["ddpm", "ddim"], "ddpm");
+  const sampler = choiceFlag("sampler", flags.sampler, ["ddpm", "ddim", "dpm"], "ddpm");
+  if (sampler === "dpm" && resample > 1) {
+    // A multistep solver's history assumes each step is taken once, in order.
+    throw new CliError("--resample needs --sampler ddpm or ddim: dpm takes each step once");
+  }
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "inpainted.png";
   await setBackend(backend);
@@ -54,9 +60,15 @@ async function main(): Promise<number> {
   const model = await loadModel(flags);
   const scheduler = sampler === "ddim"
     ? new DDIMScheduler(model.scheduler)
+    : sampler === "dpm"
+    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(model.scheduler))
     : new DDPMScheduler(model.scheduler);
   const T = scheduler.config.numTrainTimesteps;
-  const steps = intFlag("steps", flags.steps, sampler === "ddim" ? Math.min(50, T) : T);
+  const steps = intFlag(
+    "steps",
+    flags.steps,
+    sampler === "ddim" ? Math.min(50, T) : sampler === "dpm" ? Math.min(20, T) : T,
+  );
   if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);
   const { resolution, inChannels } = model.unet.config;
   const shape: [number, number, number, number] = [1, resolution, resolution, inChannels];

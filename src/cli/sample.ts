@@ -3,6 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import { dpmSolverConfigForModel } from "../diffusion/dpm_solver_config.ts";
+import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
 import { imagesToGrid } from "../images/grid.ts";
 import { saveGif } from "../io/save_gif.ts";
@@ -30,7 +32,10 @@ const COMMAND = {
     preset: FLAGS.untrainedPreset,
     n: flag("N", "number of images (default 16)", "Sampling:"),
     sampler: samplerFlag("(default: the preset's, else ddim)"),
-    steps: flag("N", "reverse steps (default: the preset's, else 50 for ddim, 1000 for ddpm)"),
+    steps: flag(
+      "N",
+      "reverse steps (default: the preset's, else 20 for dpm, 50 for ddim,\n1000 for ddpm)",
+    ),
     eta: FLAGS.eta,
     seed: FLAGS.noiseSeed,
     batch: flag(
@@ -80,17 +85,21 @@ async function main(): Promise<number> {
   const sampler = choiceFlag(
     "sampler",
     flags.sampler,
-    ["ddpm", "ddim"],
+    ["ddpm", "ddim", "dpm"],
     defaults.sampler ?? "ddim",
   );
   const defaultSteps = sampler === defaults.sampler && defaults.numInferenceSteps
     ? defaults.numInferenceSteps
     : sampler === "ddim"
     ? 50
+    : sampler === "dpm"
+    ? 20
     : 1000;
   const steps = intFlag("steps", flags.steps, defaultSteps);
   const scheduler = sampler === "ddim"
     ? new DDIMScheduler(schedulerConfig)
+    : sampler === "dpm"
+    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(schedulerConfig))
     : new DDPMScheduler(schedulerConfig);
   const T = scheduler.config.numTrainTimesteps;
   if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);

@@ -14,8 +14,11 @@ export type PresetName = "cifar10" | "celebahq256" | "lsun256" | "tiny";
 
 /** How a preset samples by default. */
 export interface SampleConfig {
-  /** "ddpm" (ancestral, the paper) or "ddim" (Song et al. 2021, fewer steps). */
-  sampler: "ddpm" | "ddim";
+  /**
+   * "ddpm" (ancestral, the paper), "ddim" (Song et al. 2021, fewer steps) or "dpm"
+   * (DPM-Solver++, Lu et al. 2022, about 20 steps).
+   */
+  sampler: "ddpm" | "ddim" | "dpm";
   /** Reverse steps; the paper uses all T = 1000. */
   numInferenceSteps: number;
   /** DDIM noise scale; 0 is deterministic. Ignored by "ddpm". */
