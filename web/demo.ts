@@ -5,7 +5,7 @@
  * bundles it for the browser at startup.
  *
  * Query parameters: `backend` (auto, webgpu, webgl, wasm, cpu), `seed`, `steps`, `sampler`
- * (ddim, ddpm), `n` (images), and `autostart=1` to sample as soon as the model is loaded.
+ * (ddim, ddpm, dpm), `n` (images), and `autostart=1` to sample as soon as the model is loaded.
  *
  * @module
  */
@@ -17,6 +17,8 @@ import {
   createUNet,
   DDIMScheduler,
   DDPMScheduler,
+  dpmSolverConfigForModel,
+  DPMSolverMultistepScheduler,
   encodePng,
   gridPixels,
   readSafetensors,
@@ -35,7 +37,19 @@ interface ModelInfo {
   unet: UNetConfig;
   scheduler: SchedulerConfig;
   /** Default sampler and steps. */
-  sample: { sampler: "ddim" | "ddpm"; steps: number };
+  sample: { sampler: Sampler; steps: number };
+}
+
+type Sampler = "ddim" | "ddpm" | "dpm";
+const SAMPLERS: readonly Sampler[] = ["ddim", "ddpm", "dpm"];
+const asSampler = (v: string | null): Sampler | null =>
+  SAMPLERS.includes(v as Sampler) ? v as Sampler : null;
+
+/** The steps a sampler takes by default: the model's own for its sampler, else 20 / 50 / T. */
+function defaultSteps(sampler: Sampler, info: ModelInfo): number {
+  if (sampler === info.sample.sampler) return info.sample.steps;
+  const T = info.scheduler.numTrainTimesteps;
+  return Math.min(sampler === "dpm" ? 20 : sampler === "ddim" ? 50 : T, T);
 }
 
 /** What the page shows and keeps between runs. */
@@ -117,14 +131,17 @@ async function run(state: State): Promise<void> {
   const seed = intInput(els.seed, 0, 2 ** 31 - 1);
   const steps = intInput(els.steps, 1, T);
   const n = intInput(els.count, 1, 64);
-  const sampler = els.sampler.value === "ddpm" ? "ddpm" : "ddim";
+  const sampler = asSampler(els.sampler.value) ?? "ddim";
   const scheduler = sampler === "ddim"
     ? new DDIMScheduler(state.info.scheduler)
+    : sampler === "dpm"
+    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(state.info.scheduler))
     : new DDPMScheduler(state.info.scheduler);
+  const label = sampler === "dpm" ? "DPM-Solver++" : sampler.toUpperCase();
   const cols = Math.ceil(Math.sqrt(n));
   els.start.disabled = els.save.disabled = true;
   els.progress.value = 0;
-  setState("sampling", `sampling ${n} with ${sampler.toUpperCase()}, ${steps} steps…`);
+  setState("sampling", `sampling ${n} with ${label}, ${steps} steps…`);
   const t0 = performance.now();
   const images = await sample({
     unet: state.unet,
@@ -147,9 +164,7 @@ async function run(state: State): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   setState(
     "done",
-    `done: ${n} images, ${steps} ${sampler.toUpperCase()} steps in ${
-      seconds.toFixed(1)
-    } s on ${state.backend}`,
+    `done: ${n} images, ${steps} ${label} steps in ${seconds.toFixed(1)} s on ${state.backend}`,
   );
   els.start.disabled = els.save.disabled = false;
 }
@@ -192,10 +207,13 @@ async function main(): Promise<void> {
     (unet.numParams() / 1e6).toFixed(2)
   }M parameters, on ${backend}`;
   els.seed.value = params.get("seed") ?? "0";
-  els.sampler.value = params.get("sampler") === "ddpm" || params.get("sampler") === "ddim"
-    ? params.get("sampler")!
-    : info.sample.sampler;
-  els.steps.value = params.get("steps") ?? String(info.sample.steps);
+  els.sampler.value = asSampler(params.get("sampler")) ?? info.sample.sampler;
+  els.steps.value = params.get("steps") ??
+    String(defaultSteps(els.sampler.value as Sampler, info));
+  // Each sampler has its own sensible number of steps (DPM-Solver++ ~20, DDIM 50, DDPM T).
+  els.sampler.addEventListener("change", () => {
+    els.steps.value = String(defaultSteps(els.sampler.value as Sampler, info));
+  });
   els.steps.max = String(info.scheduler.numTrainTimesteps);
   els.count.value = params.get("n") ?? els.count.value;
   const guarded = (work: () => Promise<void>) => () =>
