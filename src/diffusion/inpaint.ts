@@ -14,7 +14,10 @@ import type { NoisePredictor, ReverseScheduler, SampleStepInfo } from "./sample.
 export interface InpaintOptions {
   /** The denoising network. */
   unet: NoisePredictor;
-  /** A DDPMScheduler or DDIMScheduler. */
+  /**
+   * A DDPMScheduler, DDIMScheduler, or DPMSolverMultistepScheduler (without Karras sigmas, and
+   * with `resampleSteps` 1: a multistep solver takes each step once).
+   */
   scheduler: ReverseScheduler & { readonly alphasCumprod: Float64Array };
   /** The images to complete, NHWC in [-1, 1]; values under the unknown pixels are ignored. Not disposed. */
   image: tf.Tensor4D;
