@@ -417,6 +417,8 @@ Deno.test("DPMSolverMultistepScheduler.step() matches the host DPM-Solver++ for 
   await assertMatches({ solverOrder: 2, finalSigmasType: "sigma_min" }, 16);
   await assertMatches({ solverOrder: 2, finalSigmasType: "sigma_min", eulerAtFinal: true }, 16);
   await assertMatches({ useKarrasSigmas: true, solverOrder: 3 }, 12);
+  // Karras levels end at sigma_min, so a final level of sigma_min makes a last step of h ~ 0.
+  await assertMatches({ useKarrasSigmas: true, finalSigmasType: "sigma_min" }, 16);
   await assertMatches({ timestepSpacing: "leading", stepsOffset: 1 }, 15);
   await assertMatches({ timestepSpacing: "trailing", rescaleBetasZeroSnr: true }, 15);
   await assertMatches({ betaSchedule: "squaredcos_cap_v2", lambdaMinClipped: -5.1 }, 12);
@@ -534,6 +536,29 @@ Deno.test("DPMSolverMultistepScheduler samples a Gaussian's exact ODE solution a
   const se = Math.sqrt(sde.law.variance / sde.count);
   assertNear(sde.got.mean, sde.law.mean, 4 * se, "SDE mean");
   assertNear(sde.got.variance, sde.law.variance, 0.1 * sde.law.variance, "SDE variance");
+});
+
+Deno.test("DPMSolverMultistepScheduler: a last step that does not move is the identity, not NaN", async () => {
+  // Karras levels end at sigma_min; with finalSigmasType "sigma_min" the last step has h ~ 0,
+  // where the SDE's sqrt(1 - e^-2h) and Heun's (e^-h - 1) / h would be NaN.
+  for (const algorithmType of ["sde-dpmsolver++", "dpmsolver++"] as const) {
+    const config = {
+      useKarrasSigmas: true,
+      finalSigmasType: "sigma_min",
+      solverType: "heun",
+      algorithmType,
+    } as const;
+    const xT = randn(SIZE, 5);
+    const steps = await tensorRun(
+      config,
+      16,
+      xT,
+      Array.from({ length: 16 }, (_, i) => randn(SIZE, i)),
+    );
+    const [before, last] = steps.slice(-2);
+    assert.ok(last.every(Number.isFinite), `${algorithmType}: NaN`);
+    assertClose(last, before, { rtol: 0, atol: 1e-6, msg: `${algorithmType}: last step moved` });
+  }
 });
 
 Deno.test("DPMSolverMultistepScheduler keeps no tensors after a full sampling loop", () => {

@@ -31,7 +31,12 @@ export interface DPMSolverConfig {
   betaSchedule: BetaSchedule;
   /** Explicit betas, overriding the schedule. Default null. */
   trainedBetas: number[] | null;
-  /** The highest order of the multistep solver, 1 to 3. Default 2 (diffusers': best with guidance). */
+  /**
+   * The highest order of the multistep solver, 1 to 3. Default 2 (diffusers': best with
+   * guidance). With "sde-dpmsolver++", order 3 uses diffusers' weight of the second difference,
+   * (1 - e^-2h - 2h) / (2h)^2 - 1/2, whose 1/2 has the opposite sign to the ODE form's; on
+   * Gaussian data it converges more slowly than order 2, so prefer 2 there.
+   */
   solverOrder: number;
   /** What the model predicts. Default "epsilon". */
   predictionType: PredictionType;

@@ -380,7 +380,8 @@ export interface DPMSolverUpdate {
  * @param levels sigma (variance-exploding) of this step, then of the previous steps as needed.
  * @param target sigma after the step; 0 allowed for the "++" solvers at order 1.
  * @param solver The algorithm and the second-order type.
- * @returns The weights of x, of m_0 ... m_{order-1}, and of z.
+ * @returns The weights of x, of m_0 ... m_{order-1}, and of z; the identity for a step of
+ * |h| < 1e-12 (no move), where diffusers' float32 formulas can give NaN.
  * @throws {RangeError} for an order the algorithm has no formula for (3 with "sde-dpmsolver").
  *
  * @example First order DPM-Solver++ is DDIM: x_t = (sigma_t / sigma_s) x + alpha_t (1 - e^-h) x_0
@@ -401,6 +402,11 @@ export function dpmSolverUpdate(
   const h = t.lambda - s[0].lambda;
   const data = solver.algorithmType === "dpmsolver++" || solver.algorithmType === "sde-dpmsolver++";
   const sde = solver.algorithmType.startsWith("sde-");
+  if (Math.abs(h) < 1e-12) {
+    // A step that does not move (Karras levels end at sigma_min, and so may the final level):
+    // the identity, where the formulas below would divide 0 by 0 or take sqrt(-0.0...1).
+    return { sample: 1, outputs: new Array(order).fill(0), noise: 0 };
+  }
   // Coefficients of x, D0, D1, D2 and z, then D1, D2 expanded into m0, m1, m2.
   let cx: number, c0: number, c1 = 0, c2 = 0, cz = 0;
   if (data && !sde) {
