@@ -1,11 +1,19 @@
 /// <reference lib="dom" />
 // The browser demo in a real headless Chromium (Debian's `chromium`, driven over the DevTools
 // protocol by puppeteer-core; nothing downloads a browser): `deno task demo` serves a tiny run,
-// the page samples DDIM 10 steps with seed 0 on wasm, and its canvas must match `sample()` in
-// Deno for the same run, seed and backend. Skips, saying why, only where Chromium cannot start.
+// the page samples DDIM 10 steps with seed 0 on wasm, then DPM-Solver++ 10 steps, and its canvas
+// must match `sample()` in Deno for the same run, seed, sampler and backend. Skips, saying why, only where Chromium cannot start.
 import puppeteer, { type Browser } from "puppeteer-core";
 import { Image } from "imagescript";
-import { DDIMScheduler, gridPixels, loadRun, sample, setBackend } from "../mod.ts";
+import {
+  DDIMScheduler,
+  dpmSolverConfigForModel,
+  DPMSolverMultistepScheduler,
+  gridPixels,
+  loadRun,
+  sample,
+  setBackend,
+} from "../mod.ts";
 import { writeDemoRun } from "./_demo_model.ts";
 import { assert } from "./_assert.ts";
 
@@ -145,6 +153,16 @@ Deno.test({
       });
       const expected = await gridPixels(images, { cols: COLS });
       images.dispose();
+      // And DPM-Solver++, which the page builds from the same scheduler config.
+      const dpmImages = await sample({
+        unet,
+        scheduler: new DPMSolverMultistepScheduler(dpmSolverConfigForModel(config.scheduler)),
+        batchSize: N,
+        numInferenceSteps: STEPS,
+        seed: SEED,
+      });
+      const expectedDpm = await gridPixels(dpmImages, { cols: COLS });
+      dpmImages.dispose();
       unet.dispose();
 
       const page = await browser.newPage();
@@ -205,6 +223,30 @@ Deno.test({
         : `${tmp}/browser-demo.png`;
       if (UPDATE_SCREENSHOT) await Deno.mkdir(new URL("docs/", ROOT), { recursive: true });
       await page.screenshot({ path: shot as `${string}.png` });
+
+      // The DPM-Solver++ sampler in the page against sample() with DPMSolverMultistepScheduler.
+      await page.goto(
+        `${demo.url}?backend=wasm&seed=${SEED}&steps=${STEPS}&sampler=dpm&n=${N}&autostart=1`,
+      );
+      await page.waitForFunction(
+        () => ["done", "error"].includes(document.body.dataset.state ?? ""),
+        { timeout: 45_000 },
+      );
+      const dpmStatus = await page.$eval("#status", (e) => e.textContent ?? "");
+      assert.match(dpmStatus, /^done: \d+ images, \d+ DPM-Solver\+\+ steps/, logs.join("\n"));
+      const dpmCanvas = await page.$eval("#xt", (c) => {
+        const el = c as HTMLCanvasElement;
+        return Array.from(el.getContext("2d")!.getImageData(0, 0, el.width, el.height).data);
+      });
+      let dpmMax = 0, dpmDiffering = 0;
+      for (let i = 0; i < dpmCanvas.length; i++) {
+        const d = Math.abs(dpmCanvas[i] - expectedDpm.data[i]);
+        if (d > 0) dpmDiffering++;
+        dpmMax = Math.max(dpmMax, d);
+      }
+      console.log(`browser demo, DPM-Solver++: max |canvas - Deno| = ${dpmMax}/255`);
+      assert.ok(dpmMax <= MAX_BYTE_DIFF, `DPM: max byte difference ${dpmMax}`);
+      assert.ok(dpmDiffering <= MAX_DIFFERING * dpmCanvas.length, `DPM: ${dpmDiffering} differ`);
       console.log(
         `browser demo: server up ${((tServer - t0) / 1000).toFixed(1)} s, page sampled ` +
           `${((tBrowser - tServer) / 1000).toFixed(1)} s, total ` +
