@@ -6,6 +6,7 @@ import {
   dpmSolverConfigForModel,
   DPMSolverMultistepScheduler,
   gridPixels,
+  loadPretrained,
   loadRun,
   sample,
   saveDiffusers,
@@ -35,7 +36,27 @@ Deno.test("deno task sample --sampler dpm --steps 20 works from a run and a diff
   try {
     await writeDemoRun(`${dir}/run`);
     const run = await loadRun(`${dir}/run`);
-    await saveDiffusers(run.unet, new DDPMScheduler(run.config.scheduler), `${dir}/diffusers`);
+    const ddpm = new DDPMScheduler(run.config.scheduler).config;
+    await saveDiffusers(run.unet, new DDPMScheduler(ddpm), `${dir}/diffusers`);
+    // As diffusers' save_pretrained writes a pipeline whose scheduler was swapped for
+    // DPM-Solver: Python's bare -Infinity, nulls for defaults, the model's schedule.
+    await Deno.writeTextFile(
+      `${dir}/diffusers/scheduler_config.json`,
+      `{
+  "_class_name": "DPMSolverMultistepScheduler",
+  "_diffusers_version": "0.30.0",
+  "algorithm_type": "dpmsolver++",
+  "beta_end": ${ddpm.betaEnd},
+  "beta_schedule": "${ddpm.betaSchedule}",
+  "beta_start": ${ddpm.betaStart},
+  "lambda_min_clipped": -Infinity,
+  "num_train_timesteps": ${ddpm.numTrainTimesteps},
+  "prediction_type": "${ddpm.predictionType}",
+  "solver_order": 2,
+  "trained_betas": null,
+  "variance_type": null
+}`,
+    );
     const args = ["sample", "--sampler", "dpm", "--steps", "20", "--n", "2", "--seed", "3"];
     const fromRun = await task(
       [...args, "--checkpoint", `${dir}/run`, "--out", `${dir}/run.png`],
@@ -54,6 +75,9 @@ Deno.test("deno task sample --sampler dpm --steps 20 works from a run and a diff
     const a = await Image.decode(await Deno.readFile(`${dir}/run.png`));
     const b = await Image.decode(await Deno.readFile(`${dir}/hub.png`));
     assert.deepEqual(b.bitmap, a.bitmap, "the same model from both folders gives the same grid");
+    const loaded = await loadPretrained(`${dir}/diffusers`);
+    loaded.unet.dispose();
+    assert.deepEqual(loaded.scheduler.betas, new DDPMScheduler(ddpm).betas, "the schedule");
 
     // The library's DPM-Solver++ with the model's schedule, same seed: the same pixels.
     const images = await sample({

@@ -11,6 +11,10 @@ import { type UNet, UNetModel } from "../nn/unet.ts";
 import { unetWeightSpecs } from "../nn/unet_weight_specs.ts";
 import type { UNetConfig } from "../nn/unet_config.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
+import {
+  dpmSolverConfigFromJson,
+  schedulerConfigFromDpmSolver,
+} from "../diffusion/dpm_solver_config.ts";
 import { asFormatError, FormatError, InputError } from "../errors.ts";
 import { type HostTensor, readSafetensors } from "../formats/safetensors.ts";
 import { readTorchStateDict } from "../formats/torch_pickle.ts";
@@ -40,11 +44,20 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Python's `json` writes infinities and NaN as bare `Infinity`, `-Infinity`, `NaN` (diffusers'
+ * DPM-Solver configs hold `"lambda_min_clipped": -Infinity`), which JSON.parse refuses: outside
+ * strings they become null, which the config readers take as "the default".
+ */
+function _pythonFloatsToNull(text: string): string {
+  return text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => m.startsWith('"') ? m : "null");
+}
+
 async function readJson(path: string): Promise<Record<string, unknown>> {
   const text = await Deno.readTextFile(path);
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(_pythonFloatsToNull(text));
   } catch (err) {
     throw new FormatError(`Cannot load ${path}: not valid JSON (${(err as Error).message})`, {
       cause: err,
@@ -219,7 +232,11 @@ export async function loadPretrained(
   let scheduler = new DDPMScheduler();
   if (schedulerPath) {
     try {
-      scheduler = DDPMScheduler.fromConfig(await readJson(schedulerPath));
+      const json = await readJson(schedulerPath);
+      // A pipeline saved with DPM-Solver as its scheduler: the model's schedule is in it too.
+      scheduler = json._class_name === "DPMSolverMultistepScheduler"
+        ? new DDPMScheduler(schedulerConfigFromDpmSolver(dpmSolverConfigFromJson(json)))
+        : DDPMScheduler.fromConfig(json);
     } catch (err) {
       throw err instanceof FormatError ? err : asFormatError(err, schedulerPath);
     }

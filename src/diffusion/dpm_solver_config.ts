@@ -336,6 +336,39 @@ export function dpmSolverConfigForModel(
 }
 
 /**
+ * The DDPM/DDIM settings of a model whose scheduler is configured for DPM-Solver (a diffusers
+ * folder saved with a `DPMSolverMultistepScheduler`): its noise schedule, prediction type and
+ * thresholding, with DDPM's defaults for the rest.
+ *
+ * @param config A DPM-Solver config.
+ * @returns Fields for {@linkcode DDPMScheduler} or {@linkcode DDIMScheduler}.
+ *
+ * @example
+ * ```ts
+ * import { DDPMScheduler } from "@x/ddpm";
+ * import { dpmSolverConfigFromJson, schedulerConfigFromDpmSolver } from "@x/ddpm/diffusion";
+ * const dpm = dpmSolverConfigFromJson({ beta_schedule: "squaredcos_cap_v2", variance_type: null });
+ * const ddpm = new DDPMScheduler(schedulerConfigFromDpmSolver(dpm));
+ * if (ddpm.config.betaSchedule !== "squaredcos_cap_v2") throw new Error("schedule lost");
+ * ```
+ */
+export function schedulerConfigFromDpmSolver(config: DPMSolverConfig): Partial<SchedulerConfig> {
+  return {
+    numTrainTimesteps: config.numTrainTimesteps,
+    betaStart: config.betaStart,
+    betaEnd: config.betaEnd,
+    betaSchedule: config.betaSchedule,
+    trainedBetas: config.trainedBetas,
+    predictionType: config.predictionType,
+    varianceType: config.varianceType ?? undefined,
+    thresholding: config.thresholding,
+    dynamicThresholdingRatio: config.dynamicThresholdingRatio,
+    sampleMaxValue: config.sampleMaxValue,
+    rescaleBetasZeroSnr: config.rescaleBetasZeroSnr,
+  };
+}
+
+/**
  * Writes a config in diffusers' `scheduler_config.json` form: `_class_name`, then the fields in
  * snake_case. `lambda_min_clipped` is left out while it is -Infinity (diffusers' default),
  * which JSON cannot hold.
