@@ -1,6 +1,7 @@
 // Shared plumbing of the command-line entry points: flag values, one-line errors and exit codes.
 import { BACKEND_NAMES, type BackendName } from "../backends/set_backend.ts";
 import { InputError } from "../errors.ts";
+import { _escapeControls } from "../_terminal_text.ts";
 import { getPreset, type Preset, presets } from "../presets/presets.ts";
 
 /** An error caused by the user's input (a flag, a path, a file): one line, exit code 2. */
@@ -72,7 +73,9 @@ export function backendFlag(value: string | undefined): BackendName {
 
 /**
  * Runs a CLI's main function: user errors print one line and exit 2; anything else prints its
- * message (and the stack trace when DDPM_DEBUG is set) and exits 1.
+ * message (and the stack trace when DDPM_DEBUG is set) and exits 1. The whole message is kept,
+ * on one line: control characters in it (a file name's newline or terminal escape) are printed
+ * escaped.
  */
 export async function runCli(main: () => Promise<number | void>): Promise<never> {
   let code = 0;
@@ -82,13 +85,13 @@ export async function runCli(main: () => Promise<number | void>): Promise<never>
     const debug = Deno.env.get("DDPM_DEBUG");
     if (debug) console.error(err);
     if (err instanceof CliError) {
-      console.error(`error: ${err.message}`);
+      console.error(`error: ${_escapeControls(err.message)}`);
       code = err.exitCode;
     } else if (isInputError(err)) {
-      console.error(`error: ${oneLine((err as Error).message)}`);
+      console.error(`error: ${_escapeControls((err as Error).message)}`);
       code = 2;
     } else {
-      console.error(`error: ${(err as Error)?.message ?? err}`);
+      console.error(`error: ${_escapeControls(String((err as Error)?.message ?? err))}`);
       if (!debug) console.error("(set DDPM_DEBUG=1 to see the stack trace)");
       code = 1;
     }
@@ -116,8 +119,4 @@ function isInputError(err: unknown): boolean {
   if (err instanceof InputError) return true;
   if (USER_FS_ERRORS.some((E) => err instanceof E)) return true;
   return err instanceof Error && /\(os error 28\)|No space left on device/.test(err.message);
-}
-
-function oneLine(message: string): string {
-  return message.split("\n")[0];
 }

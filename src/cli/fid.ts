@@ -5,9 +5,10 @@ import { InceptionV3 } from "../metrics/inception.ts";
 import { INCEPTION_SHA256_PREFIX, INCEPTION_WEIGHTS_FILE } from "../metrics/inception_weights.ts";
 import { type ActivationStats, frechetDistance } from "../metrics/frechet_distance.ts";
 import { inceptionPass } from "../metrics/fid.ts";
-import { INCEPTION_CLASSES } from "../metrics/inception_layers.ts";
+import { INCEPTION_CLASSES, INCEPTION_POOL_FEATURES } from "../metrics/inception_layers.ts";
 import { inceptionScoreFromLogits } from "../metrics/inception_score_math.ts";
-import { openImageSource } from "../metrics/image_source.ts";
+import { type ImageSource, openImageSource } from "../metrics/image_source.ts";
+import { _showName } from "../_terminal_text.ts";
 import { loadActivationStats, saveActivationStats } from "../metrics/stats_file.ts";
 import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
 import { flag, parseCommand } from "./_flags.ts";
@@ -67,25 +68,75 @@ async function main(): Promise<number> {
   if (samplesAreStats && (flags.is || flags["save-stats"])) {
     throw new CliError("--is and --save-stats need images as --samples, not a .npz of statistics");
   }
-  const needsNetwork = !samplesAreStats || (flags.ref !== undefined && !/\.npz$/i.test(flags.ref));
+  // Everything that can be checked without the network is checked before it is loaded and
+  // before the first Inception pass, so a bad --splits or --ref fails in a second, not an hour.
+  const open = async (path: string, which: "samples" | "reference") => {
+    if (/\.npz$/i.test(path)) return { stats: await loadActivationStats(path) };
+    const source = await openImageSource(path);
+    if (source.count < 2) {
+      throw new CliError(
+        `--${
+          which === "samples" ? "samples" : "ref"
+        } ${source.description}: FID and IS need at least 2 images`,
+      );
+    }
+    return { source };
+  };
+  const samplesIn = await open(flags.samples, "samples");
+  if (flags.is && samplesIn.source && samplesIn.source.count < splits) {
+    throw new CliError(
+      `--is with ${splits} splits needs at least ${splits} images: got ${samplesIn.source.count}`,
+    );
+  }
+  const refIn = flags.ref ? await open(flags.ref, "reference") : undefined;
+  const dims = (input: { stats?: ActivationStats }) =>
+    input.stats ? input.stats.mu.length : INCEPTION_POOL_FEATURES;
+  if (refIn && dims(samplesIn) !== dims(refIn)) {
+    const what = (flag: string, path: string, input: { stats?: ActivationStats }) =>
+      input.stats
+        ? `${flag} ${_showName(path)} holds ${dims(input)}-dimensional statistics`
+        : `${flag} are images, whose Inception pool3 features are ${INCEPTION_POOL_FEATURES}-dimensional`;
+    throw new CliError(
+      `${what("--samples", flags.samples, samplesIn)} and ${what("--ref", flags.ref!, refIn)}: ` +
+        `both must come from the Inception pool3 features (${INCEPTION_POOL_FEATURES})`,
+    );
+  }
+  if (flags["save-stats"]) {
+    const parent = flags["save-stats"].replace(/[/\\][^/\\]*$/, "") || ".";
+    const info = await Deno.stat(parent === flags["save-stats"] ? "." : parent).catch(() => null);
+    if (!info?.isDirectory) {
+      throw new CliError(
+        `--save-stats ${
+          _showName(flags["save-stats"])
+        }: its folder does not exist; create it first`,
+      );
+    }
+  }
+  const needsNetwork = !samplesAreStats || (refIn !== undefined && !refIn.stats);
   let inception: InceptionV3 | undefined;
   if (needsNetwork) {
     await setBackend(backendFlag(flags.backend));
     inception = await InceptionV3.load(flags.inception);
     console.error(
       inception.isPublished
-        ? `ddpm: Inception weights ${inception.path} (pytorch-fid's, sha256 ${
+        ? `ddpm: Inception weights ${_showName(String(inception.path))} (pytorch-fid's, sha256 ${
           inception.sha256!.slice(0, 8)
         })`
-        : `ddpm: warning: ${inception.path} is not pytorch-fid's ${INCEPTION_WEIGHTS_FILE} ` +
+        : `ddpm: warning: ${
+          _showName(String(inception.path))
+        } is not pytorch-fid's ${INCEPTION_WEIGHTS_FILE} ` +
           `(its sha256 starts ${inception.sha256!.slice(0, 8)}, not ${INCEPTION_SHA256_PREFIX}): ` +
           `scores will not be comparable with published ones`,
     );
   }
   try {
-    const statsOf = async (path: string, which: string, withIs: boolean) => {
-      if (/\.npz$/i.test(path)) return { stats: await loadActivationStats(path) };
-      const source = await openImageSource(path);
+    const statsOf = async (
+      input: { stats?: ActivationStats; source?: ImageSource },
+      which: string,
+      withIs: boolean,
+    ) => {
+      if (input.stats) return { stats: input.stats };
+      const source = input.source!;
       const passes = withIs ? "FID and IS passes" : "FID pass";
       console.error(`ddpm: ${which}: ${source.description} (${passes}, batches of ${batch})`);
       const progress = new Progress(source.count, { label: which, unit: "img" });
@@ -98,30 +149,19 @@ async function main(): Promise<number> {
         onProgress: (done) => progress.update(done),
       });
     };
-    const samples = await statsOf(flags.samples, "samples", !!flags.is);
+    const samples = await statsOf(samplesIn, "samples", !!flags.is);
     if (flags["save-stats"] && samples.stats) {
       await saveActivationStats(flags["save-stats"], samples.stats);
-      console.error(`ddpm: wrote ${flags["save-stats"]}`);
+      console.error(`ddpm: wrote ${_showName(flags["save-stats"])}`);
     }
-    if (flags.ref) {
-      const ref = await statsOf(flags.ref, "reference", false);
-      const [a, b] = [samples.stats!.mu.length, ref.stats!.mu.length];
-      if (a !== b) {
-        throw new CliError(
-          `--samples has ${a}-dimensional statistics and --ref ${b}-dimensional ones: both must come from the Inception pool3 features (2048)`,
-        );
-      }
+    if (refIn) {
+      const ref = await statsOf(refIn, "reference", false);
       const value = frechetDistance(samples.stats as ActivationStats, ref.stats as ActivationStats);
       // Identical sets give 0 up to rounding, which may be a hair below it.
       console.log(`FID ${Math.max(0, value).toFixed(4)}`);
     }
     if (flags.is && "logitsUnbiased" in samples && samples.logitsUnbiased) {
       const count = samples.count;
-      if (count < splits) {
-        throw new CliError(
-          `--is with ${splits} splits needs at least ${splits} images: got ${count}`,
-        );
-      }
       const is = inceptionScoreFromLogits(samples.logitsUnbiased, INCEPTION_CLASSES, { splits });
       console.log(
         `IS ${is.mean.toFixed(4)} ± ${is.std.toFixed(4)} (${splits} splits, ${count} images)`,

@@ -2,6 +2,7 @@
 // decoding. Layout: magic "DDPMDS02", uint32 LE count, uint32 LE resolution, the SHA-256 of the
 // key (32 bytes), uint32 LE length of the skipped list, then count * r * r * 3 bytes of RGB HWC
 // images, then the files skipped when it was built, as UTF-8 JSON (so a cached run still warns).
+import { _escapeControls, _showName } from "../_terminal_text.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
 
 const MAGIC = new TextEncoder().encode("DDPMDS02");
@@ -73,7 +74,7 @@ export async function _cachedImages(
   if (cached) {
     const { skipped } = cached;
     if (skipped.length) {
-      const named = skipped.slice(0, MAX_NAMED).join(", ");
+      const named = skipped.slice(0, MAX_NAMED).map(_showName).join(", ");
       const more = skipped.length > MAX_NAMED ? ` and ${skipped.length - MAX_NAMED} more` : "";
       console.warn(
         `ddpm: skipping ${skipped.length} unreadable image(s), as when the cache was built: ` +
@@ -97,8 +98,8 @@ export async function _cachedImages(
     await _writeFileAtomic(path, file, { createParent: true });
   } catch (err) {
     console.warn(
-      `ddpm: could not write the dataset cache ${path} (${
-        err instanceof Error ? err.message : String(err)
+      `ddpm: could not write the dataset cache ${_showName(path)} (${
+        _escapeControls(err instanceof Error ? err.message : String(err))
       }); the next run decodes the images again. Set cacheDir or DDPM_CACHE_DIR to a writable folder.`,
     );
     return { images, hit: false, skipped };

@@ -1,5 +1,7 @@
 // Decoding many image files into one block of bytes, skipping the ones that fail.
+import { _escapeControls, _showName } from "../_terminal_text.ts";
 import { decodeImageRgb8 } from "../images/image.ts";
+import { _readImageFile } from "../io/_read_image_file.ts";
 
 const MAX_NAMED_WARNINGS = 5;
 
@@ -19,15 +21,19 @@ export async function _decodeFiles(
   const skipped: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     try {
-      const bytes = await Deno.readFile(paths[i]);
+      const bytes = await _readImageFile(paths[i]);
       images.set(await decodeImageRgb8(bytes, { resolution, name: paths[i] }), decoded * pixels);
       decoded++;
     } catch (err) {
       if (err instanceof Deno.errors.NotCapable) throw err;
       skipped.push(paths[i]);
       if (skipped.length <= MAX_NAMED_WARNINGS) {
+        const shown = _showName(paths[i]);
         const why = err instanceof Error ? err.message : String(err);
-        console.warn(`ddpm: skipping ${paths[i]}: ${why.replace(/^Cannot decode [^:]*: /, "")}`);
+        // The decoder's messages start with this; cut it by length, as a name may hold ": ".
+        const prefix = `Cannot decode ${shown}: `;
+        const reason = why.startsWith(prefix) ? why.slice(prefix.length) : why;
+        console.warn(`ddpm: skipping ${shown}: ${_escapeControls(reason)}`);
       }
     }
     onProgress?.(i + 1, paths.length);

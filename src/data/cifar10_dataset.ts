@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { _cifar10Files } from "./_cifar10_files.ts";
+import { _cifar10Files, _readCifar10File } from "./_cifar10_files.ts";
 import { _cachedImages } from "./_dataset_cache.ts";
 import { _resizeRgb, _toBytes } from "../images/_resize.ts";
 import { DatasetError } from "./dataset_error.ts";
@@ -117,7 +117,7 @@ export async function loadCifar10(path: string, opts: LoadDatasetOptions): Promi
     );
   }
   const batches: Cifar10Batch[] = [];
-  for (const file of files) batches.push(parseCifar10(await Deno.readFile(file), file));
+  for (const file of files) batches.push(parseCifar10(await _readCifar10File(file), file));
   const count = batches.reduce((n, b) => n + b.count, 0);
   let native = batches[0].images;
   let labels = batches[0].labels;

@@ -3,22 +3,25 @@
  *
  * @module
  */
+import { _showName } from "../_terminal_text.ts";
 import { _cachedImages } from "./_dataset_cache.ts";
 import { _decodeFiles } from "./_decode_files.ts";
+import { _listImageFiles } from "./_walk_image_files.ts";
 import { DatasetError } from "./dataset_error.ts";
 import type { LoadDatasetOptions } from "./dataset_options.ts";
 import { createDataset, type Dataset } from "./in_memory_dataset.ts";
 
-const IMAGE_FILE = /\.(png|jpe?g)$/i;
-
 /**
- * Lists the PNG and JPEG files under a folder, recursively, following symbolic links and
- * skipping hidden entries (names starting with "."), sorted by path so that the order, and
- * with it every seeded shuffle, is the same on every machine.
+ * Lists the PNG and JPEG files under a folder, recursively, skipping hidden entries (names
+ * starting with "."), sorted by path so that the order, and with it every seeded shuffle, is the
+ * same on every machine. Symbolic links are followed while they stay inside the folder; a link
+ * to a folder outside it (such as `ln -s / root`) is skipped with a warning, so the walk never
+ * leaves the folder or loops. The walk stops with an error past {@linkcode MAX_WALK_ENTRIES}
+ * entries or {@linkcode MAX_WALK_DEPTH} levels.
  *
  * @param dir The folder.
  * @returns Paths of the form `dir/sub/name.png`.
- * @throws {DatasetError} If `dir` does not exist or is not a folder.
+ * @throws {DatasetError} If `dir` does not exist, is not a folder, or is too large to walk.
  *
  * @example
  * ```ts
@@ -36,49 +39,33 @@ const IMAGE_FILE = /\.(png|jpe?g)$/i;
  * }
  * ```
  */
-export async function listImageFiles(dir: string): Promise<string[]> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new DatasetError(
-        `Cannot load images from "${dir}": no such folder; pass a folder of PNG/JPEG images, ` +
-          `a CIFAR-10 .bin file or folder, or "emoji"`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  if (!info.isDirectory) {
-    throw new DatasetError(`Cannot load images from "${dir}": it is a file, not a folder`);
-  }
-  const root = dir.replace(/(.)[/\\]+$/, "$1");
-  const found: string[] = [];
-  const visited = new Set<string>();
-  const walk = async (folder: string): Promise<void> => {
-    const real = await Deno.realPath(folder);
-    if (visited.has(real)) return; // a symbolic link loop
-    visited.add(real);
-    const entries: Deno.DirEntry[] = [];
-    for await (const entry of Deno.readDir(folder)) entries.push(entry);
-    for (const entry of entries) {
-      if (entry.name.startsWith(".")) continue;
-      const path = `${folder}/${entry.name}`;
-      let isDir = entry.isDirectory;
-      let isFile = entry.isFile;
-      if (entry.isSymlink) {
-        const target = await Deno.stat(path).catch(() => undefined);
-        isDir = target?.isDirectory ?? false;
-        isFile = target?.isFile ?? false;
-      }
-      if (isDir) await walk(path);
-      else if (isFile && IMAGE_FILE.test(entry.name)) found.push(path);
-    }
-  };
-  await walk(root);
-  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+export function listImageFiles(dir: string): Promise<string[]> {
+  return _listImageFiles(dir, { maxEntries: MAX_WALK_ENTRIES, maxDepth: MAX_WALK_DEPTH });
 }
+
+/**
+ * The most entries (files and folders, images or not) {@linkcode listImageFiles} visits in a
+ * data folder: two million, twice ImageNet's training set, and far past what fits in memory
+ * decoded. A folder that holds more is refused instead of being walked for hours.
+ *
+ * @example
+ * ```ts
+ * import { MAX_WALK_ENTRIES } from "@x/ddpm/data";
+ * if (MAX_WALK_ENTRIES !== 2_000_000) throw new Error();
+ * ```
+ */
+export const MAX_WALK_ENTRIES = 2_000_000;
+
+/**
+ * The deepest a data folder's subfolders may nest for {@linkcode listImageFiles}: 32 levels.
+ *
+ * @example
+ * ```ts
+ * import { MAX_WALK_DEPTH } from "@x/ddpm/data";
+ * if (MAX_WALK_DEPTH !== 32) throw new Error();
+ * ```
+ */
+export const MAX_WALK_DEPTH = 32;
 
 /**
  * Loads every PNG and JPEG under a folder (see {@linkcode listImageFiles}) as square RGB
@@ -116,7 +103,7 @@ export async function loadImageFolder(dir: string, opts: LoadDatasetOptions): Pr
   const root = dir.replace(/(.)[/\\]+$/, "$1");
   const noImages = () =>
     new DatasetError(
-      `Cannot train on "${dir}": it holds no usable PNG or JPEG image${
+      `Cannot train on ${_showName(dir)}: it holds no usable PNG or JPEG image${
         files.length ? ` (all ${files.length} failed to decode)` : ""
       }; put .png/.jpg files in it (subfolders count), or pass a CIFAR-10 .bin file or "emoji"`,
     );

@@ -179,7 +179,9 @@ export function unetConfigFromDiffusers(json: Record<string, unknown>): UNetConf
   }
   if (reasons.length) {
     throw new RangeError(
-      "Cannot build a UNet from this diffusers config:\n  - " + reasons.join("\n  - "),
+      `Cannot build a UNet from this diffusers config (${reasons.length} reason${
+        reasons.length > 1 ? "s" : ""
+      }): ${reasons.join("; ")}`,
     );
   }
   const ch = (outs as number[])[0];

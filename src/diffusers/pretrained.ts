@@ -17,10 +17,12 @@ import {
 } from "../diffusion/dpm_solver_config.ts";
 import { asFormatError, FormatError, InputError } from "../errors.ts";
 import { type HostTensor, readSafetensors } from "../formats/safetensors.ts";
-import { readTorchStateDict } from "../formats/torch_pickle.ts";
+import { MAX_STATE_DICT_BYTES, readTorchStateDict } from "../formats/torch_pickle.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
 import { parseHubId } from "../hub/repo_id.ts";
 import { downloadPretrained } from "./download_pretrained.ts";
+import { _readFileOr } from "../io/_read_file.ts";
+import { _showName } from "../_terminal_text.ts";
 
 /** What {@linkcode loadPretrained} returns. */
 export interface PretrainedModel {
@@ -54,17 +56,21 @@ function _pythonFloatsToNull(text: string): string {
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
-  const text = await Deno.readTextFile(path);
+  // A config is a few KB; 16 MiB leaves room for a trained_betas list of any length.
+  const text = new TextDecoder().decode(await _readFileOr(path, (err) => err, 16 * 2 ** 20));
   let json: unknown;
   try {
     json = JSON.parse(_pythonFloatsToNull(text));
   } catch (err) {
-    throw new FormatError(`Cannot load ${path}: not valid JSON (${(err as Error).message})`, {
-      cause: err,
-    });
+    throw new FormatError(
+      `Cannot load ${_showName(path)}: not valid JSON (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new FormatError(`Cannot load ${path}: expected a JSON object`);
+    throw new FormatError(`Cannot load ${_showName(path)}: expected a JSON object`);
   }
   return json as Record<string, unknown>;
 }
@@ -78,7 +84,7 @@ async function firstExisting(dir: string, names: string[]): Promise<string | und
 }
 
 async function readStateDict(path: string): Promise<Map<string, HostTensor>> {
-  const bytes = await Deno.readFile(path);
+  const bytes = await _readFileOr(path, (err) => err, MAX_STATE_DICT_BYTES);
   // A clone without `git lfs pull` leaves ~130-byte text pointers where the weights should be.
   const head = new TextDecoder().decode(bytes.subarray(0, 64));
   if (head.startsWith("version https://git-lfs")) {
@@ -101,7 +107,7 @@ async function readStateDict(path: string): Promise<Map<string, HostTensor>> {
 function listProblems(label: string, items: string[]): string {
   if (items.length === 0) return "";
   const shown = items.slice(0, 30).join(", ");
-  return `\n  ${label} (${items.length}): ${shown}${items.length > 30 ? ", ..." : ""}`;
+  return `; ${label} (${items.length}): ${shown}${items.length > 30 ? ", ..." : ""}`;
 }
 
 /**
@@ -212,6 +218,15 @@ export async function loadPretrained(
     );
   }
   const config = await readJson(`${unetDir}/config.json`);
+  const isRun = config.format === "ddpm-run-v1" ||
+    (!("_class_name" in config) && "train" in config && "unet" in config);
+  if (isRun) {
+    throw new FormatError(
+      `Cannot load pretrained model: ${_showName(`${unetDir}/config.json`)} is a training ` +
+        "run's config, not a diffusers model's; load the run with loadRun() (on the command " +
+        "line, --checkpoint instead of --pretrained)",
+    );
+  }
   let unetConfig: UNetConfig;
   try {
     unetConfig = unetConfigFromDiffusers(config);

@@ -11,6 +11,7 @@ import type { HostTensor } from "./safetensors.ts";
 import { _DTYPE_BYTES } from "./_dtypes.ts";
 import {
   _collectTensors,
+  type _Float32Budget,
   _PyDict,
   _PyGlobal,
   _STORAGE_DTYPES,
@@ -45,7 +46,10 @@ export function _isLegacyTorchFile(bytes: Uint8Array): boolean {
 }
 
 /** Reads a legacy torch.save stream holding a state dict. */
-export function _readLegacyTorch(bytes: Uint8Array): Map<string, HostTensor> {
+export function _readLegacyTorch(
+  bytes: Uint8Array,
+  budget: _Float32Budget,
+): Map<string, HostTensor> {
   // The magic number is larger than a double holds exactly, so it is matched as bytes; torch
   // writes it with pickle protocol 2 whatever protocol the rest uses.
   if (bytes.length < MAGIC_PICKLE.length || MAGIC_PICKLE.some((b, i) => bytes[i] !== b)) {
@@ -118,13 +122,14 @@ export function _readLegacyTorch(bytes: Uint8Array): Map<string, HostTensor> {
       );
     }
     const size = Number(count) * elem;
+    budget.spend(Number(count) * 4, `storage ${key}`);
     storage.setBytes(bytes.subarray(pos, pos + size));
     pos += size;
   }
   for (const [key, storage] of storages) {
     if (!storage.loaded) fail(`storage ${key} is used by a tensor but has no data`);
   }
-  return _collectTensors(main.value, little);
+  return _collectTensors(main.value, little, budget);
 }
 
 function checkKey(key: unknown): asserts key is string {

@@ -4,7 +4,7 @@
 // knows only a fixed list of names (OrderedDict, tensor rebuilds, storage types), which it
 // interprets itself: it never calls anything the file names, so a hostile file can do no more
 // than fail to load.
-import { FormatError } from "../errors.ts";
+import { FormatError, LimitError } from "../errors.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 import type { HostTensor } from "./safetensors.ts";
 
@@ -63,6 +63,26 @@ class TensorRef {
     readonly shape: number[],
     readonly stride: number[],
   ) {}
+}
+
+/**
+ * What reading a state dict may spend: each storage's values as float32, counted once per
+ * storage however many tensors view it (before it is inflated or decoded), and the copies that
+ * non-contiguous views need.
+ */
+export class _Float32Budget {
+  #spent = 0;
+  constructor(readonly maxBytes: number) {}
+  /** Counts `bytes` for `what`, or throws a LimitError when the total passes the cap. */
+  spend(bytes: number, what: string): void {
+    this.#spent += bytes;
+    if (this.#spent > this.maxBytes) {
+      throw new LimitError(
+        `Cannot read torch state dict: ${what} (${bytes} bytes as float32) brings the total to ` +
+          `${this.#spent} bytes, over the cap of ${this.maxBytes}`,
+      );
+    }
+  }
 }
 
 // Storage classes name the element type of the bytes in data/<key>.
@@ -156,8 +176,29 @@ function rebuildTensor(
   return new TensorRef(storage, offset, shape, stride);
 }
 
-/** Materialises a (possibly strided) view of a storage as a contiguous float32 array. */
-function materialise(ref: TensorRef, littleEndian: boolean): HostTensor {
+/**
+ * Each root storage's values as float32, decoded once: the tensors that view a storage share
+ * this memory, so forty keys naming one 256 MiB storage cost 256 MiB, not forty copies.
+ */
+class DecodedStorages {
+  readonly #decoded = new Map<_TorchStorage, Float32Array>();
+  constructor(readonly littleEndian: boolean, readonly budget: _Float32Budget) {}
+  /** The storage's values, and where a (legacy) view of it starts in its root's. */
+  get(storage: _TorchStorage): { values: Float32Array; start: number } {
+    const root = storage.view?.root ?? storage;
+    let values = this.#decoded.get(root);
+    if (!values) {
+      const bytes = root.bytes;
+      const numel = Math.floor(bytes.length / _DTYPE_BYTES[root.dtype]);
+      values = _decodeToFloat32(bytes, root.dtype, numel, this.littleEndian);
+      this.#decoded.set(root, values);
+    }
+    return { values, start: storage.view?.offset ?? 0 };
+  }
+}
+
+/** A (possibly strided) view of a storage as a contiguous float32 array, shared when it can be. */
+function materialise(ref: TensorRef, storages: DecodedStorages): HostTensor {
   const { storage, offset, shape, stride } = ref;
   const elem = _DTYPE_BYTES[storage.dtype];
   const storageNumel = Math.floor(storage.bytes.length / elem);
@@ -179,29 +220,22 @@ function materialise(ref: TensorRef, littleEndian: boolean): HostTensor {
       } elements of storage ${storage.key}, which holds ${storageNumel}; the file is truncated or corrupt`,
     );
   }
-  const window = _decodeToFloat32(
-    storage.bytes.subarray(offset * elem),
-    storage.dtype,
-    extent,
-    littleEndian,
-  );
+  const { values, start } = storages.get(storage);
+  const base = start + offset;
   let contiguous = true;
   for (let i = shape.length - 1, expect = 1; i >= 0; i--) {
     if (shape[i] !== 1 && stride[i] !== expect) contiguous = false;
     expect *= shape[i];
   }
   if (contiguous) {
-    return {
-      dtype: storage.dtype,
-      shape,
-      data: extent === numel ? window : window.slice(0, numel),
-    };
+    return { dtype: storage.dtype, shape, data: values.subarray(base, base + numel) };
   }
+  storages.budget.spend(numel * 4, `a strided view of storage ${storage.key}`);
   const data = new Float32Array(numel);
   const index = new Array<number>(shape.length).fill(0);
-  let src = 0;
+  let src = base;
   for (let k = 0; k < numel; k++) {
-    data[k] = window[src];
+    data[k] = values[src];
     // Odometer over the row-major index, moving the source position by the strides.
     for (let d = shape.length - 1; d >= 0; d--) {
       index[d]++;
@@ -520,7 +554,7 @@ function collect(
   dict: _PyDict,
   prefix: string,
   out: Map<string, HostTensor>,
-  littleEndian: boolean,
+  storages: DecodedStorages,
   parents: Set<_PyDict>,
 ): void {
   // A pickle can make a dict hold itself (memo GET); following it would never end.
@@ -530,19 +564,23 @@ function collect(
   for (const [k, v] of dict.items) {
     if (typeof k !== "string") fail(`a state dict key is ${typeof k}, not a string`);
     const name = prefix + k;
-    if (isTensor(v)) out.set(name, materialise(v, littleEndian));
-    else if (v instanceof _PyDict) collect(v, `${name}.`, out, littleEndian, parents);
+    if (isTensor(v)) out.set(name, materialise(v, storages));
+    else if (v instanceof _PyDict) collect(v, `${name}.`, out, storages, parents);
     else fail(`"${name}" holds a ${v === null ? "None" : typeof v}, not a tensor`);
   }
 }
 
 /**
  * The tensors of the dict a state-dict pickle built, by name ("." between nested keys), in the
- * file's order, as contiguous float32.
+ * file's order, as float32: contiguous tensors are views of their storage's values, decoded once.
  */
-export function _collectTensors(root: unknown, littleEndian: boolean): Map<string, HostTensor> {
+export function _collectTensors(
+  root: unknown,
+  littleEndian: boolean,
+  budget: _Float32Budget,
+): Map<string, HostTensor> {
   if (!(root instanceof _PyDict)) fail("the file does not hold a dict of tensors");
   const out = new Map<string, HostTensor>();
-  collect(root, "", out, littleEndian, new Set());
+  collect(root, "", out, new DecodedStorages(littleEndian, budget), new Set());
   return out;
 }

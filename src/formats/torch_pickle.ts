@@ -15,6 +15,7 @@ import { openZip, type ZipArchive } from "./zip.ts";
 import type { HostTensor } from "./safetensors.ts";
 import {
   _collectTensors,
+  _Float32Budget,
   _PyGlobal,
   _STORAGE_DTYPES,
   _TorchStorage,
@@ -22,6 +23,27 @@ import {
   fail,
 } from "./_torch_unpickle.ts";
 import { _isLegacyTorchFile, _readLegacyTorch } from "./_torch_legacy.ts";
+import { _DTYPE_BYTES } from "./_dtypes.ts";
+
+/**
+ * The most bytes {@linkcode readTorchStateDict} spends by default (2 GiB): every storage's
+ * values as float32, counted once per storage however many tensors share it, plus the bytes of
+ * deflated entries once inflated and the copies strided views need. The largest published DDPM
+ * (256x256, 114M parameters) takes 456 MB.
+ *
+ * @example
+ * ```ts
+ * import { MAX_STATE_DICT_BYTES } from "@x/ddpm/formats";
+ * if (MAX_STATE_DICT_BYTES !== 2 ** 31) throw new Error();
+ * ```
+ */
+export const MAX_STATE_DICT_BYTES = 2 ** 31;
+
+/** Options of {@linkcode readTorchStateDict}. */
+export interface ReadTorchOptions {
+  /** The most bytes to spend; default {@linkcode MAX_STATE_DICT_BYTES}. */
+  maxBytes?: number;
+}
 
 function findPrefix(zip: ZipArchive): string {
   const pkls = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
@@ -43,12 +65,17 @@ function findPrefix(zip: ZipArchive): string {
  * to contiguous float32; tensors sharing a storage, storage offsets and strides are honoured.
  * Nested dicts are flattened with "." between keys.
  *
+ * Tensors that view one storage share its float32 values (do not write into them), and the
+ * cost is checked against `opts.maxBytes` before each storage is inflated or decoded.
+ *
  * @param bytes The whole file.
+ * @param opts The cap on what reading may spend.
  * @returns The tensors by name, in the file's order.
  * @throws {FormatError} naming the global or instruction when the pickle asks for anything a
  *   state dict does not need (such as `os.system`); nothing is executed.
  * @throws {TypeError} for a malformed archive or stream.
  * @throws {RangeError} when a tensor reaches past its storage.
+ * @throws {LimitError} when the storages need more than `opts.maxBytes`.
  *
  * @example Refuse what is not a torch archive
  * ```ts
@@ -62,8 +89,12 @@ function findPrefix(zip: ZipArchive): string {
  * if (!message.includes("ZIP")) throw new Error(message);
  * ```
  */
-export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
-  if (_isLegacyTorchFile(bytes)) return _readLegacyTorch(bytes);
+export function readTorchStateDict(
+  bytes: Uint8Array,
+  opts: ReadTorchOptions = {},
+): Map<string, HostTensor> {
+  const budget = new _Float32Budget(opts.maxBytes ?? MAX_STATE_DICT_BYTES);
+  if (_isLegacyTorchFile(bytes)) return _readLegacyTorch(bytes, budget);
   const zip = openZip(bytes);
   const prefix = findPrefix(zip);
   let littleEndian = true;
@@ -88,7 +119,11 @@ export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
     let s = storages.get(key);
     if (!s) {
       const path = `${prefix}data/${key}`;
-      if (!zip.entries.has(path)) fail(`storage ${path} is missing from the archive`);
+      const entry = zip.entries.get(path);
+      if (!entry) fail(`storage ${path} is missing from the archive`);
+      // Counted from the archive's directory, before the entry is inflated or decoded.
+      const inflated = entry.method === 0 ? 0 : entry.size;
+      budget.spend(Math.floor(entry.size / _DTYPE_BYTES[dtype]) * 4 + inflated, `storage ${key}`);
       s = new _TorchStorage(dtype, key, zip.read(path));
       storages.set(key, s);
     } else if (s.dtype !== dtype) {
@@ -97,5 +132,5 @@ export function readTorchStateDict(bytes: Uint8Array): Map<string, HostTensor> {
     return s;
   };
   const { value } = _unpickle(zip.read(`${prefix}data.pkl`), { name: "data.pkl", loadStorage });
-  return _collectTensors(value, littleEndian);
+  return _collectTensors(value, littleEndian, budget);
 }

@@ -2,6 +2,7 @@
 // decoding shared by the training images and the FID image sources.
 import { Image, ImageType } from "imagescript";
 import { FormatError, LimitError } from "../errors.ts";
+import { _showName } from "../_terminal_text.ts";
 import { _imageSize } from "./_image_size.ts";
 
 /**
@@ -22,18 +23,20 @@ export const MAX_IMAGE_PIXELS = 4096 * 4096;
  * and images over {@linkcode MAX_IMAGE_PIXELS} with errors that name the file.
  */
 export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
-  const type = bytes.length >= 8 ? ImageType.getType(bytes) : null;
-  if (type !== "png" && type !== "jpeg") {
+  const shown = _showName(name);
+  const type = _checkImageType(bytes, name);
+  const size = _imageSize(bytes, type);
+  // What the probe cannot size is not decoded: the decoder would size it without the cap.
+  if (!size || size.width === 0 || size.height === 0) {
     throw new FormatError(
-      `Cannot decode ${name}: it is ${
-        type ? `a ${type.toUpperCase()}` : "not an image"
-      }; only PNG and JPEG files are supported`,
+      `Cannot decode ${shown}: the ${type.toUpperCase()} has ${
+        size ? `a frame of ${size.width} x ${size.height} pixels` : "no frame header (size)"
+      }; it is truncated or corrupt`,
     );
   }
-  const size = _imageSize(bytes, type);
-  if (size && size.width * size.height > MAX_IMAGE_PIXELS) {
+  if (size.width * size.height > MAX_IMAGE_PIXELS) {
     throw new LimitError(
-      `Cannot decode ${name}: it declares ${size.width} x ${size.height} pixels, over the cap ` +
+      `Cannot decode ${shown}: it declares ${size.width} x ${size.height} pixels, over the cap ` +
         `of ${MAX_IMAGE_PIXELS} (4096 x 4096); shrink it first`,
     );
   }
@@ -42,14 +45,30 @@ export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Imag
     image = await Image.decode(bytes);
   } catch (err) {
     throw new FormatError(
-      `Cannot decode ${name}: the ${type.toUpperCase()} is corrupt or truncated (${
+      `Cannot decode ${shown}: the ${type.toUpperCase()} is corrupt or truncated (${
         err instanceof Error ? err.message : String(err)
       })`,
       { cause: err },
     );
   }
   if (!(image.width > 0 && image.height > 0)) {
-    throw new FormatError(`Cannot decode ${name}: the ${type.toUpperCase()} has no pixels`);
+    throw new FormatError(`Cannot decode ${shown}: the ${type.toUpperCase()} has no pixels`);
   }
   return image;
+}
+
+/**
+ * The type of an image file from its first bytes (at least 8 of them), or a FormatError naming
+ * the file when it is not a PNG or JPEG. Enough of a file to call this on is its first 16 bytes.
+ */
+export function _checkImageType(head: Uint8Array, name: string): "png" | "jpeg" {
+  const type = head.length >= 8 ? ImageType.getType(head) : null;
+  if (type !== "png" && type !== "jpeg") {
+    throw new FormatError(
+      `Cannot decode ${_showName(name)}: it is ${
+        type ? `a ${type.toUpperCase()}` : "not an image"
+      }; only PNG and JPEG files are supported`,
+    );
+  }
+  return type;
 }

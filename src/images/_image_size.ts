@@ -1,7 +1,10 @@
 // Reading an image's width and height from its header, before decoding it, so that a small
 // file declaring an enormous image (a decompression bomb) is refused without allocating it.
 
-/** Width and height declared by a PNG or JPEG header, or undefined when none is found. */
+/**
+ * Width and height declared by a PNG or JPEG header, or undefined when none is found. For a
+ * JPEG, the largest frame declared anywhere in the file, found the way decoders find markers.
+ */
 export function _imageSize(
   bytes: Uint8Array,
   type: "png" | "jpeg",
@@ -12,23 +15,40 @@ export function _imageSize(
     if (bytes.length < 24) return undefined;
     return { width: view.getUint32(16), height: view.getUint32(20) };
   }
-  // JPEG: walk the markers to the first start-of-frame (SOF0-SOF15 but DHT, JPG, DAC).
-  let p = 2;
-  while (p + 9 <= bytes.length) {
-    if (bytes[p] !== 0xff) return undefined;
-    const marker = bytes[p + 1];
-    if (marker === 0xff) {
-      p++;
-      continue;
+  return jpegFrameSize(bytes, view);
+}
+
+// Start-of-frame markers: SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+// Markers without a length: TEM, RST0-7, SOI, EOI.
+const isStandalone = (m: number) => m === 0x01 || (m >= 0xd0 && m <= 0xd9);
+
+// Decoders (libjpeg's next_marker, and the ones after it) skip any bytes that are not 0xFF
+// between segments, then 0xFF fill bytes, and take the next byte as the marker. The walk here
+// does the same, and goes on through the scans (entropy-coded data, where 0xFF00 is a stuffed
+// byte and RSTn a restart) to the end, so a frame declared after the first scan is seen too.
+function jpegFrameSize(
+  bytes: Uint8Array,
+  view: DataView,
+): { width: number; height: number } | undefined {
+  let best: { width: number; height: number } | undefined;
+  let p = 2; // past SOI
+  const n = bytes.length;
+  while (p < n) {
+    while (p < n && bytes[p] !== 0xff) p++;
+    while (p < n && bytes[p] === 0xff) p++;
+    if (p >= n) break;
+    const marker = bytes[p++];
+    if (marker === 0x00 || isStandalone(marker)) continue; // stuffed byte, restart, SOI, EOI
+    if (p + 2 > n) break;
+    const length = view.getUint16(p);
+    if (isFrame(marker) && p + 7 <= n) {
+      const height = view.getUint16(p + 3);
+      const width = view.getUint16(p + 5);
+      if (!best || width * height > best.width * best.height) best = { width, height };
     }
-    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
-      return { height: view.getUint16(p + 5), width: view.getUint16(p + 7) };
-    }
-    if (marker === 0xd8 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
-      p += 2;
-      continue;
-    }
-    p += 2 + view.getUint16(p + 2);
+    // A length under 2 is corrupt; step over the two bytes so the walk always advances.
+    p += Math.max(length, 2);
   }
-  return undefined;
+  return best;
 }

@@ -5,7 +5,8 @@
  */
 import { asFormatError, FormatError, InputError } from "../errors.ts";
 import type { HostTensor } from "../formats/safetensors.ts";
-import { readTorchStateDict } from "../formats/torch_pickle.ts";
+import { MAX_STATE_DICT_BYTES, readTorchStateDict } from "../formats/torch_pickle.ts";
+import { _showName } from "../_terminal_text.ts";
 import { _readFileOr } from "./_read_file.ts";
 
 /**
@@ -26,13 +27,17 @@ import { _readFileOr } from "./_read_file.ts";
 export async function loadTorchStateDictFile(path: string): Promise<Map<string, HostTensor>> {
   const bytes = await _readFileOr(
     path,
-    (cause) => new InputError(`Cannot read torch state dict ${path}: it does not exist`, { cause }),
+    (cause) =>
+      new InputError(`Cannot read torch state dict ${_showName(path)}: it does not exist`, {
+        cause,
+      }),
+    MAX_STATE_DICT_BYTES,
   );
   try {
     return readTorchStateDict(bytes);
   } catch (err) {
     throw err instanceof FormatError
-      ? new FormatError(`${path}: ${err.message}`, { cause: err })
-      : asFormatError(err, path);
+      ? new FormatError(`${_showName(path)}: ${err.message}`, { cause: err })
+      : asFormatError(err, _showName(path));
   }
 }

@@ -6,8 +6,10 @@
  * @module
  */
 import { InputError } from "../errors.ts";
+import { _showName } from "../_terminal_text.ts";
 import { _decodeRgba } from "../images/_decode_rgba.ts";
-import { _cifar10Files } from "../data/_cifar10_files.ts";
+import { _readImageFile } from "../io/_read_image_file.ts";
+import { _cifar10Files, _readCifar10File } from "../data/_cifar10_files.ts";
 import { parseCifar10 } from "../data/cifar10_dataset.ts";
 
 /** Consecutive images of one size, as RGB bytes (row-major HWC, image after image). */
@@ -57,14 +59,18 @@ const IMAGE_FILE = /\.(png|jpe?g)$/i;
 export async function openImageSource(path: string): Promise<ImageSource> {
   const info = await Deno.stat(path).catch((err) => {
     if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read images from ${path}: it does not exist`, { cause: err });
+      throw new InputError(`Cannot read images from ${_showName(path)}: it does not exist`, {
+        cause: err,
+      });
     }
     throw err;
   });
   if (info.isFile) {
     if (/\.bin$/i.test(path)) return cifarSource(path, [path]);
     throw new InputError(
-      `Cannot read images from ${path}: give a folder of PNG/JPEG images, a CIFAR-10 .bin ` +
+      `Cannot read images from ${
+        _showName(path)
+      }: give a folder of PNG/JPEG images, a CIFAR-10 .bin ` +
         `batch or the cifar-10-batches-bin folder (or a .npz of statistics where accepted)`,
     );
   }
@@ -81,14 +87,16 @@ export async function openImageSource(path: string): Promise<ImageSource> {
   const batches = await _cifar10Files(root);
   if (batches.length) return cifarSource(root, batches);
   throw new InputError(
-    `Cannot read images from ${path}: the folder holds no .png or .jpg files and no CIFAR-10 ` +
+    `Cannot read images from ${
+      _showName(path)
+    }: the folder holds no .png or .jpg files and no CIFAR-10 ` +
       `batches (data_batch_*.bin)`,
   );
 }
 
 function folderSource(root: string, names: string[]): ImageSource {
   return {
-    description: `${names.length} images in ${root}/`,
+    description: `${names.length} images in ${_showName(`${root}/`)}`,
     count: names.length,
     async *batches(batchSize: number): AsyncGenerator<PixelBatch> {
       let pending: Uint8Array[] = [];
@@ -103,7 +111,7 @@ function folderSource(root: string, names: string[]): ImageSource {
       };
       for (const name of names) {
         const file = `${root}/${name}`;
-        const image = await _decodeRgba(await Deno.readFile(file), file);
+        const image = await _decodeRgba(await _readImageFile(file), file);
         const { width, height } = image;
         if (pending.length && (width !== size.width || height !== size.height)) yield flush();
         size = { height, width };
@@ -126,19 +134,17 @@ async function cifarSource(where: string, files: string[]): Promise<ImageSource>
   let count = 0;
   for (const f of files) {
     const { size } = await Deno.stat(f);
-    if (size === 0 || size % 3073 !== 0) {
-      // parseCifar10 gives the full message; let it.
-      parseCifar10(await Deno.readFile(f), f);
-    }
+    // Refuses a file of the wrong size from its size, without reading it.
+    if (size === 0 || size % 3073 !== 0 || size > 60_000 * 3073) await _readCifar10File(f);
     count += size / 3073;
   }
   return {
-    description: `${count} CIFAR-10 images from ${where}`,
+    description: `${count} CIFAR-10 images from ${_showName(where)}`,
     count,
     async *batches(batchSize: number): AsyncGenerator<PixelBatch> {
       const one = 32 * 32 * 3;
       for (const f of files) {
-        const { images, count: n } = parseCifar10(await Deno.readFile(f), f);
+        const { images, count: n } = parseCifar10(await _readCifar10File(f), f);
         for (let start = 0; start < n; start += batchSize) {
           const end = Math.min(n, start + batchSize);
           yield {

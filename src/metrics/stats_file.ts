@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { FormatError, InputError } from "../errors.ts";
+import { FormatError, InputError, LimitError } from "../errors.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { readNpz, writeNpz } from "../formats/npy.ts";
+import { MAX_NPZ_BYTES, readNpz, writeNpz } from "../formats/npy.ts";
+import { _showName } from "../_terminal_text.ts";
 import type { ActivationStats } from "./frechet_distance.ts";
 
 /**
@@ -26,21 +27,30 @@ import type { ActivationStats } from "./frechet_distance.ts";
  * ```
  */
 export async function loadActivationStats(path: string): Promise<ActivationStats> {
+  const shown = _showName(path);
   let bytes: Uint8Array;
   try {
+    const { size } = await Deno.stat(path);
+    if (size > MAX_NPZ_BYTES) {
+      throw new LimitError(
+        `Cannot read statistics ${shown}: it is ${size} bytes, over the cap of ${MAX_NPZ_BYTES} ` +
+          `for a .npz (FID statistics of 2048 features take 32 MiB)`,
+      );
+    }
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read statistics ${path}: it does not exist`, { cause: err });
+      throw new InputError(`Cannot read statistics ${shown}: it does not exist`, { cause: err });
     }
     throw err;
   }
   let arrays;
   try {
-    arrays = readNpz(bytes);
+    // Only the two arrays FID needs: others may be large, or not floats at all.
+    arrays = readNpz(bytes, { names: ["mu", "sigma"] });
   } catch (err) {
     if (err instanceof TypeError || err instanceof RangeError) {
-      throw new FormatError(`${path} is not a readable .npz file: ${err.message}`, { cause: err });
+      throw new FormatError(`${shown} is not a readable .npz file: ${err.message}`, { cause: err });
     }
     throw err;
   }
@@ -48,7 +58,7 @@ export async function loadActivationStats(path: string): Promise<ActivationStats
   const sigma = arrays.get("sigma");
   if (!mu || !sigma) {
     throw new FormatError(
-      `${path} has no ${!mu ? "mu" : "sigma"} array (it holds ${
+      `${shown} has no ${!mu ? "mu" : "sigma"} array (it holds ${
         [...arrays.keys()].join(", ") || "none"
       }); FID statistics are saved as np.savez(path, mu=mu, sigma=sigma)`,
     );
@@ -59,7 +69,7 @@ export async function loadActivationStats(path: string): Promise<ActivationStats
     sigma.shape[1] !== d
   ) {
     throw new FormatError(
-      `${path}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (d,) and (d, d)`,
+      `${shown}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (d,) and (d, d)`,
     );
   }
   return { mu: mu.data, sigma: sigma.data };
