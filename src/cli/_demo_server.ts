@@ -1,4 +1,5 @@
 // The demo's HTTP server: 127.0.0.1 only, a fixed table of paths, 404 for anything else.
+import { _escapeControls } from "../_terminal_text.ts";
 import type { DemoRoutes } from "./_demo_assets.ts";
 import { CliError } from "./_cli.ts";
 
@@ -96,7 +97,7 @@ export function startDemoServer(routes: DemoRoutes, port: number): DemoServer {
       port,
       onListen: () => {},
       onError: (err) => {
-        console.error(`ddpm demo: ${(err as Error)?.message ?? err}`);
+        console.error(`ddpm demo: ${_escapeControls(String((err as Error)?.message ?? err))}`);
         return text(500, "internal error\n");
       },
     }, demoHandler(routes, () => bound));

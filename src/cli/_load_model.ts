@@ -1,5 +1,6 @@
 // Model loading shared by the eval, interpolate and inpaint commands: a training run or a
 // diffusers folder, with the scheduler settings it was trained with.
+import { _showName } from "../_terminal_text.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { loadPretrained } from "../diffusers/pretrained.ts";
 import type { UNet } from "../nn/unet.ts";
@@ -59,7 +60,7 @@ export async function loadModel(
     return {
       unet: createUNetFromConfig(preset.unet, { seed: opts.seed ?? 0 }),
       scheduler: preset.scheduler,
-      what: `untrained preset ${flags.preset}`,
+      what: `untrained preset ${_showName(flags.preset)}`,
       sampleDefaults: preset.sample,
     };
   }
@@ -72,14 +73,14 @@ export async function loadModel(
     return {
       unet: loaded.unet,
       scheduler: loaded.scheduler.config,
-      what: `pretrained ${flags.pretrained}`,
+      what: `pretrained ${_showName(flags.pretrained)}`,
     };
   }
   const run = await loadRun(flags.checkpoint ?? "runs/tiny");
   return {
     unet: run.unet,
     scheduler: run.config.scheduler,
-    what: `${run.checkpoint} (step ${run.step}, EMA weights)`,
+    what: `${_showName(run.checkpoint)} (step ${run.step}, EMA weights)`,
     data: run.config.data,
     sampleDefaults: run.config.preset ? getPreset(run.config.preset).sample : undefined,
   };

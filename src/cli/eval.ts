@@ -1,4 +1,5 @@
 // `deno task eval`: the variational bound on the NLL in bits/dim (the paper's Table 1).
+import { _showName } from "../_terminal_text.ts";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
@@ -67,7 +68,7 @@ async function main(): Promise<number> {
 
   const exact = numTimesteps === T;
   console.error(
-    `ddpm: bound of ${model.what} on ${count} images of ${source}, ` +
+    `ddpm: bound of ${model.what} on ${count} images of ${_showName(String(source))}, ` +
       (exact ? `all ${T} timesteps` : `${numTimesteps} of ${T} timesteps (estimate)`),
   );
   const progress = new Progress(count * numTimesteps, { label: "eval", unit: "terms" });
@@ -113,7 +114,7 @@ async function main(): Promise<number> {
   };
   await _writeFileAtomic(out, JSON.stringify(json, null, 1) + "\n");
   await saveTermsPlot(plot, nll.termsBitsPerDim);
-  console.log(`wrote ${out} and ${plot} (terms over t = 0..${T - 1})`);
+  console.log(`wrote ${_showName(out)} and ${_showName(plot)} (terms over t = 0..${T - 1})`);
   return 0;
 }
 

@@ -1,4 +1,5 @@
 // `deno task inpaint`: fill the masked part of an image with the reverse process (RePaint).
+import { _showName } from "../_terminal_text.ts";
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
@@ -107,7 +108,7 @@ async function main(): Promise<number> {
   const input = tf.tidy(() => image.slice([0, 0, 0, 0], shape).mul(mask) as tf.Tensor4D);
   const grid = tf.concat([input, filled]) as tf.Tensor4D;
   await saveGrid(grid, out, { cols: n + 1 });
-  console.log(`wrote ${out} (the input and ${n} completion(s))`);
+  console.log(`wrote ${_showName(out)} (the input and ${n} completion(s))`);
   tf.dispose([image, mask, filled, input, grid]);
   model.unet.dispose();
   return 0;

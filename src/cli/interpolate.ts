@@ -1,4 +1,5 @@
 // `deno task interpolate`: a row of the paper's Figure 8, two images mixed in latent space.
+import { _showName } from "../_terminal_text.ts";
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
@@ -79,7 +80,9 @@ async function main(): Promise<number> {
   }
   const grid = tf.concat(rows) as tf.Tensor4D;
   await saveGrid(grid, out, { cols: lambdas + 2 });
-  console.log(`wrote ${out} (${ts.length} row(s) of ${lambdas} interpolations between a and b)`);
+  console.log(
+    `wrote ${_showName(out)} (${ts.length} row(s) of ${lambdas} interpolations between a and b)`,
+  );
   tf.dispose([grid, a, b, ...rows]);
   model.unet.dispose();
   return 0;

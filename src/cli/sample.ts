@@ -1,4 +1,5 @@
 // `deno task sample`: draw images from a trained run, a diffusers model, or a fresh preset.
+import { _showName } from "../_terminal_text.ts";
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
 import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
@@ -118,8 +119,9 @@ async function main(): Promise<number> {
       await inferenceChunkSize(unet, [resolution, resolution, inChannels], 64);
     console.error(
       `ddpm: shard ${shard.index}/${shard.count}: images ${start} .. ${end - 1} of ${n} from ` +
-        `${what} with ${sampler}, ${steps} steps, ${batch} per batch, into ${outDir}/` +
-        `${imageFileName(start, n)} ...`,
+        `${what} with ${sampler}, ${steps} steps, ${batch} per batch, into ${
+          _showName(`${outDir}/${imageFileName(start, n)}`)
+        } ...`,
     );
     let progress: Progress | undefined;
     const weights = unet.getWeights();
@@ -148,7 +150,7 @@ async function main(): Promise<number> {
       onBatch: (done) => progress?.update(done),
     });
     console.log(
-      `wrote ${written} image${written === 1 ? "" : "s"} to ${outDir}` +
+      `wrote ${written} image${written === 1 ? "" : "s"} to ${_showName(outDir)}` +
         (skipped ? ` (${skipped} already there)` : ""),
     );
     unet.dispose();
@@ -184,13 +186,15 @@ async function main(): Promise<number> {
   });
   await saveGrid(images, out, { cols });
   console.log(
-    `wrote ${out} (${n} image${
+    `wrote ${_showName(out)} (${n} image${
       n === 1 ? "" : "s"
     }, ${unet.config.resolution}x${unet.config.resolution})`,
   );
   if (flags.frames) {
     await saveGif(frames, flags.frames);
-    console.log(`wrote ${flags.frames} (${frames.length} frames of the reverse process)`);
+    console.log(
+      `wrote ${_showName(flags.frames)} (${frames.length} frames of the reverse process)`,
+    );
   }
   if (flags.progressive) {
     // Rows = images, columns = steps: stack on a new axis 1, then flatten row-major.
@@ -200,7 +204,7 @@ async function main(): Promise<number> {
     );
     await saveGrid(grid, flags.progressive, { cols: k });
     console.log(
-      `wrote ${flags.progressive} (${n} image${
+      `wrote ${_showName(flags.progressive)} (${n} image${
         n === 1 ? "" : "s"
       } x ${k} steps of the predicted x_0)`,
     );

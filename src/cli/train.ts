@@ -1,4 +1,5 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
+import { _showName } from "../_terminal_text.ts";
 import { setBackend } from "../backends/set_backend.ts";
 import type { PresetName } from "../presets/presets.ts";
 import { train } from "../train/train.ts";
@@ -129,11 +130,15 @@ async function main(): Promise<number> {
   console.log(
     `ddpm: ${result.status} at step ${result.step} in ${took}, loss ${result.loss.toFixed(4)}`,
   );
-  console.log(`  checkpoint: ${result.checkpoint}`);
-  console.log(`  samples:    ${outDir}/samples/   loss curve: ${outDir}/loss.png`);
-  console.log(`  sample it:  deno task sample --checkpoint ${outDir} --out samples.png`);
+  console.log(`  checkpoint: ${_showName(result.checkpoint)}`);
   console.log(
-    `  continue:   deno task train --out ${outDir} --resume --steps ${result.step * 2}`,
+    `  samples:    ${_showName(`${outDir}/samples/`)}   loss curve: ${
+      _showName(`${outDir}/loss.png`)
+    }`,
+  );
+  console.log(`  sample it:  deno task sample --checkpoint ${_showName(outDir)} --out samples.png`);
+  console.log(
+    `  continue:   deno task train --out ${_showName(outDir)} --resume --steps ${result.step * 2}`,
   );
   return result.status === "interrupted" ? exitCode : 0;
 }

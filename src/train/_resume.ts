@@ -1,5 +1,6 @@
 // Resuming a run: the last checkpoint holds the weights, the EMA, Adam's moments and the step;
 // every later draw derives from (seed, step), so the run continues as if never stopped.
+import { _showName } from "../_terminal_text.ts";
 import type * as tf from "@tensorflow/tfjs";
 import {
   CheckpointError,
@@ -35,7 +36,7 @@ export async function _resume(
   } finally {
     disposeCheckpoint(saved);
   }
-  console.error(`ddpm: resumed ${outDir} at step ${saved.step}`);
+  console.error(`ddpm: resumed ${_showName(outDir)} at step ${saved.step}`);
   return { step: saved.step, checkpoint };
 }
 
