@@ -4,7 +4,7 @@
 // Every fixture is small and built here; the large ones are sparse files.
 import { deflateRawSync } from "node:zlib";
 import { Image } from "imagescript";
-import { DatasetError, FormatError, LimitError, readTorchStateDict } from "../mod.ts";
+import { DatasetError, FormatError, InputError, LimitError, readTorchStateDict } from "../mod.ts";
 import { listImageFiles, loadImageFolder } from "../src/data/mod.ts";
 import { _listImageFiles } from "../src/data/_walk_image_files.ts";
 import { decodeImageRgb8 } from "../src/images/mod.ts";
@@ -12,6 +12,8 @@ import { _imageSize } from "../src/images/_image_size.ts";
 import { readNpz, writeNpz } from "../src/formats/npy.ts";
 import { loadActivationStats } from "../src/metrics/stats_file.ts";
 import { openImageSource } from "../src/metrics/image_source.ts";
+import { fid, inceptionScore } from "../src/metrics/fid.ts";
+import type { InceptionV3 } from "../src/metrics/inception.ts";
 import { _escapeControls, _showName } from "../src/_terminal_text.ts";
 import { Pickle, zip } from "./_torch_writer.ts";
 import { assert } from "./_assert.ts";
@@ -422,6 +424,27 @@ Deno.test("deno task fid refuses too few images for --splits, or a --ref of othe
   const r2 = await task([...common, "--ref", `${tmp}/ref2.npz`]);
   assert.equal(r2.code, 2, r2.stderr);
   assert.match(r2.stderr, /^error: .*ref2\.npz.* 2-dimensional.*2048/m);
+});
+
+Deno.test("fid() and inceptionScore() check what they can before running the network", async () => {
+  const dir = `${tmp}/four-lib`;
+  await Deno.mkdir(dir);
+  for (let k = 0; k < 4; k++) await Deno.writeFile(`${dir}/${k}.png`, await redPng());
+  const network = {
+    features: () => {
+      throw new Error("the network ran");
+    },
+  } as unknown as InceptionV3;
+  await assert.rejects(
+    () => inceptionScore(dir, { inception: network, splits: 10 }),
+    (e: unknown) => e instanceof InputError && /at least 10 images: got 4/.test(e.message),
+  );
+  const two = { mu: new Float64Array(2), sigma: new Float64Array([1, 0, 0, 1]) };
+  await assert.rejects(
+    () => fid(dir, two, { inception: network }),
+    (e: unknown) =>
+      e instanceof InputError && /2048 dimensions and the reference's 2/.test(e.message),
+  );
 });
 
 Deno.test("cleanup", async () => {

@@ -117,18 +117,26 @@ export interface FidOptions {
   onProgress?: (done: number, total: number, which: "samples" | "reference") => void;
 }
 
+// An input resolved as far as it can be without the network: statistics, or an opened source.
+type Prepared = { stats: ActivationStats; source?: undefined } | {
+  stats?: undefined;
+  source: string;
+};
+
+async function prepare(input: FidInput): Promise<Prepared> {
+  if (typeof input !== "string") return { stats: input };
+  if (/\.npz$/i.test(input)) return { stats: await loadActivationStats(input) };
+  return { source: input };
+}
+
 async function statsOf(
-  input: FidInput,
+  input: Prepared,
   which: "samples" | "reference",
   opts: FidOptions,
 ): Promise<ActivationStats> {
-  if (typeof input !== "string") return input;
-  if (/\.npz$/i.test(input)) return await loadActivationStats(input);
-  if (!opts.inception) {
-    throw new InputError(`FID of images (${input}) needs the Inception network (--inception)`);
-  }
-  const { stats } = await inceptionPass(input, {
-    inception: opts.inception,
+  if (input.stats) return input.stats;
+  const { stats } = await inceptionPass(input.source, {
+    inception: opts.inception!,
     batchSize: opts.batchSize,
     size: opts.size,
     onProgress: (d, t) => opts.onProgress?.(d, t, which),
@@ -159,13 +167,28 @@ export async function fid(
   reference: FidInput,
   opts: FidOptions = {},
 ): Promise<number> {
-  const a = await statsOf(samples, "samples", opts);
-  const b = await statsOf(reference, "reference", opts);
-  if (a.mu.length !== b.mu.length) {
+  // Statistics are read and image folders opened before any Inception pass, so that a
+  // mismatch is reported before the hour the passes can take.
+  const pa = await prepare(samples);
+  const pb = await prepare(reference);
+  for (const p of [pa, pb]) {
+    if (p.source === undefined) continue;
+    if (!opts.inception) {
+      throw new InputError(`FID of images (${p.source}) needs the Inception network (--inception)`);
+    }
+    const { count, description } = await openImageSource(p.source);
+    if (count < 2) throw new InputError(`${description}: FID and IS need at least 2 images`);
+  }
+  const dims = (p: Prepared) => p.stats ? p.stats.mu.length : INCEPTION_POOL_FEATURES;
+  if (dims(pa) !== dims(pb)) {
     throw new InputError(
-      `The samples' statistics have ${a.mu.length} dimensions and the reference's ${b.mu.length}: were they computed with the same network?`,
+      `The samples' statistics have ${dims(pa)} dimensions and the reference's ${
+        dims(pb)
+      }: were they computed with the same network?`,
     );
   }
+  const a = await statsOf(pa, "samples", opts);
+  const b = await statsOf(pb, "reference", opts);
   return frechetDistance(a, b);
 }
 
@@ -184,16 +207,20 @@ export async function inceptionScore(
   source: string | ImageSource,
   opts: { inception: InceptionV3; batchSize?: number; size?: number } & InceptionScoreOptions,
 ): Promise<InceptionScore> {
-  const { logitsUnbiased, count } = await inceptionPass(source, {
+  const images = typeof source === "string" ? await openImageSource(source) : source;
+  const splits = opts.splits ?? 10;
+  // Checked before the pass, which is the expensive part.
+  if (images.count < splits) {
+    throw new InputError(
+      `The Inception Score needs at least ${splits} images: got ${images.count}`,
+    );
+  }
+  const { logitsUnbiased } = await inceptionPass(images, {
     inception: opts.inception,
     batchSize: opts.batchSize,
     size: opts.size,
     fid: false,
     inceptionScore: true,
   });
-  const splits = opts.splits ?? 10;
-  if (count < splits) {
-    throw new InputError(`The Inception Score needs at least ${splits} images: got ${count}`);
-  }
   return inceptionScoreFromLogits(logitsUnbiased!, INCEPTION_CLASSES, opts);
 }
