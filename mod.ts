@@ -38,7 +38,7 @@ export { CheckpointError } from "./src/runs/checkpoint.ts";
 export { TrainingDivergedError } from "./src/train/training_diverged_error.ts";
 export { MAX_IMAGE_PIXELS } from "./src/images/image.ts";
 export { MAX_ZIP_INFLATED_BYTES } from "./src/formats/zip.ts";
-export { MAX_STATE_DICT_BYTES } from "./src/formats/torch_pickle.ts";
+export { MAX_STATE_DICT_BYTES } from "./src/formats/safetensors.ts";
 export { MAX_NPZ_BYTES } from "./src/formats/npy.ts";
 export { UNET_LIMITS } from "./src/nn/validate_unet_config.ts";
 export { MAX_TRAIN_TIMESTEPS } from "./src/diffusion/config_io.ts";

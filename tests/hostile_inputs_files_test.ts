@@ -82,6 +82,9 @@ Deno.test("_imageSize() finds a JPEG frame after stray and fill bytes, as decode
   const sof = [0xff, 0xc0, ...u16(11), 8, ...u16(9000), ...u16(9000), 1, 1, 0x11, 0];
   const twoFrames = new Uint8Array([...real.subarray(0, -2), ...sof, 0xff, 0xd9]);
   assert.deepEqual(_imageSize(twoFrames, "jpeg"), { width: 9000, height: 9000 });
+  // After EOI nothing is decoded, so a frame-like trailer does not count.
+  const trailer = new Uint8Array([...real, ...sof]);
+  assert.deepEqual(_imageSize(trailer, "jpeg"), { width: 16, height: 16 });
 });
 
 Deno.test("decodeImageRgb8() refuses a JPEG over the cap hidden behind a stray byte", async () => {

@@ -16,8 +16,8 @@ import {
   schedulerConfigFromDpmSolver,
 } from "../diffusion/dpm_solver_config.ts";
 import { asFormatError, FormatError, InputError } from "../errors.ts";
-import { type HostTensor, readSafetensors } from "../formats/safetensors.ts";
-import { MAX_STATE_DICT_BYTES, readTorchStateDict } from "../formats/torch_pickle.ts";
+import { type HostTensor, MAX_STATE_DICT_BYTES, readSafetensors } from "../formats/safetensors.ts";
+import { readTorchStateDict } from "../formats/torch_pickle.ts";
 import type { HubOptions } from "../hub/hub_settings.ts";
 import { parseHubId } from "../hub/repo_id.ts";
 import { downloadPretrained } from "./download_pretrained.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { LimitError } from "../errors.ts";
 import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
 
 /** A tensor read from a checkpoint file, converted to float32 on the host. */
@@ -17,6 +18,21 @@ export interface HostTensor {
   /** The values, row-major, as float32. */
   data: Float32Array;
 }
+
+/**
+ * The most bytes reading a state dict spends by default (2 GiB), checked before it is spent:
+ * for `readSafetensors`, the tensors as float32; for `readTorchStateDict`, every storage's
+ * values as float32, counted once per storage however many tensors share it, plus the bytes of
+ * deflated entries once inflated and the copies strided views need. The largest published DDPM
+ * (256x256, 114M parameters) takes 456 MB. Files larger than this are not read.
+ *
+ * @example
+ * ```ts
+ * import { MAX_STATE_DICT_BYTES } from "@x/ddpm/formats";
+ * if (MAX_STATE_DICT_BYTES !== 2 ** 31) throw new Error();
+ * ```
+ */
+export const MAX_STATE_DICT_BYTES = 2 ** 31;
 
 /** What {@linkcode readSafetensors} returns: the tensors in file order, and `__metadata__`. */
 export interface SafetensorsContents {
@@ -181,6 +197,8 @@ function parseHeader(
  * @throws {RangeError} when the header length or a tensor's offsets fall outside the file,
  *   overlap, leave gaps, or disagree with its shape.
  * @throws {TypeError} when the header is not JSON or names an unknown dtype.
+ * @throws {LimitError} when the tensors take more than {@linkcode MAX_STATE_DICT_BYTES} as
+ *   float32.
  *
  * @example Round trip
  * ```ts
@@ -192,6 +210,14 @@ function parseHeader(
  */
 export function readSafetensors(bytes: Uint8Array): SafetensorsContents {
   const { entries, metadata, dataStart } = parseHeader(bytes);
+  // One-byte dtypes widen fourfold: the total is checked before anything is decoded.
+  const total = entries.reduce((n, e) => n + shapeSize(e.shape) * 4, 0);
+  if (total > MAX_STATE_DICT_BYTES) {
+    throw new LimitError(
+      `Cannot read safetensors: its tensors take ${total} bytes as float32, over the cap of ` +
+        `${MAX_STATE_DICT_BYTES} (MAX_STATE_DICT_BYTES)`,
+    );
+  }
   const tensors = new Map<string, HostTensor>();
   for (const e of entries) {
     const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);

@@ -12,7 +12,7 @@
  * @module
  */
 import { openZip, type ZipArchive } from "./zip.ts";
-import type { HostTensor } from "./safetensors.ts";
+import { type HostTensor, MAX_STATE_DICT_BYTES } from "./safetensors.ts";
 import {
   _collectTensors,
   _Float32Budget,
@@ -24,20 +24,6 @@ import {
 } from "./_torch_unpickle.ts";
 import { _isLegacyTorchFile, _readLegacyTorch } from "./_torch_legacy.ts";
 import { _DTYPE_BYTES } from "./_dtypes.ts";
-
-/**
- * The most bytes {@linkcode readTorchStateDict} spends by default (2 GiB): every storage's
- * values as float32, counted once per storage however many tensors share it, plus the bytes of
- * deflated entries once inflated and the copies strided views need. The largest published DDPM
- * (256x256, 114M parameters) takes 456 MB.
- *
- * @example
- * ```ts
- * import { MAX_STATE_DICT_BYTES } from "@x/ddpm/formats";
- * if (MAX_STATE_DICT_BYTES !== 2 ** 31) throw new Error();
- * ```
- */
-export const MAX_STATE_DICT_BYTES = 2 ** 31;
 
 /** Options of {@linkcode readTorchStateDict}. */
 export interface ReadTorchOptions {

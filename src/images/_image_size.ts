@@ -20,13 +20,13 @@ export function _imageSize(
 
 // Start-of-frame markers: SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC).
 const isFrame = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
-// Markers without a length: TEM, RST0-7, SOI, EOI.
-const isStandalone = (m: number) => m === 0x01 || (m >= 0xd0 && m <= 0xd9);
+// Markers without a length: TEM, RST0-7, SOI.
+const isStandalone = (m: number) => m === 0x01 || (m >= 0xd0 && m <= 0xd8);
 
 // Decoders (libjpeg's next_marker, and the ones after it) skip any bytes that are not 0xFF
 // between segments, then 0xFF fill bytes, and take the next byte as the marker. The walk here
 // does the same, and goes on through the scans (entropy-coded data, where 0xFF00 is a stuffed
-// byte and RSTn a restart) to the end, so a frame declared after the first scan is seen too.
+// byte and RSTn a restart) to EOI, so a frame declared after the first scan is seen too.
 function jpegFrameSize(
   bytes: Uint8Array,
   view: DataView,
@@ -39,7 +39,9 @@ function jpegFrameSize(
     while (p < n && bytes[p] === 0xff) p++;
     if (p >= n) break;
     const marker = bytes[p++];
-    if (marker === 0x00 || isStandalone(marker)) continue; // stuffed byte, restart, SOI, EOI
+    // Decoders stop at EOI: what follows it (a trailer, another file) is never decoded.
+    if (marker === 0xd9) break;
+    if (marker === 0x00 || isStandalone(marker)) continue; // stuffed byte, restart, SOI
     if (p + 2 > n) break;
     const length = view.getUint16(p);
     if (isFrame(marker) && p + 7 <= n) {

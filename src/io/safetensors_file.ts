@@ -7,6 +7,7 @@
 import { asFormatError, InputError } from "../errors.ts";
 import {
   type Float32TensorData,
+  MAX_STATE_DICT_BYTES,
   readSafetensors,
   type SafetensorsContents,
   writeSafetensors,
@@ -33,6 +34,7 @@ export async function loadSafetensorsFile(path: string): Promise<SafetensorsCont
   const bytes = await _readFileOr(
     path,
     (cause) => new InputError(`Cannot read safetensors file ${path}: it does not exist`, { cause }),
+    MAX_STATE_DICT_BYTES,
   );
   try {
     return readSafetensors(bytes);

@@ -4,8 +4,8 @@
  * @module
  */
 import { asFormatError, FormatError, InputError } from "../errors.ts";
-import type { HostTensor } from "../formats/safetensors.ts";
-import { MAX_STATE_DICT_BYTES, readTorchStateDict } from "../formats/torch_pickle.ts";
+import { type HostTensor, MAX_STATE_DICT_BYTES } from "../formats/safetensors.ts";
+import { readTorchStateDict } from "../formats/torch_pickle.ts";
 import { _showName } from "../_terminal_text.ts";
 import { _readFileOr } from "./_read_file.ts";
 
