@@ -364,9 +364,8 @@ Deno.test("listImageFiles() does not follow links out of the folder, and bounds 
   const seen = await warnings(async () => {
     files = await listImageFiles(dir);
   });
-  // The folder reached twice (as sub/ and through inside/) is listed once.
-  assert.equal(files.length, 1, files.join());
-  assert.ok([`${dir}/inside/a.png`, `${dir}/sub/a.png`].includes(files[0]), files[0]);
+  // The folder reached twice (through inside/ and as sub/) is listed once, first by name.
+  assert.deepEqual(files, [`${dir}/inside/a.png`]);
   assert.ok(seen.some((w) => /2 link\(s\) to folders outside/.test(w)), seen.join("\n"));
   // The walk is bounded by entries and by depth, with an error that says so.
   for (let k = 0; k < 12; k++) await Deno.writeFile(`${dir}/sub/f${k}.png`, new Uint8Array());

@@ -102,8 +102,10 @@ async function main(): Promise<number> {
     );
   }
   if (flags["save-stats"]) {
-    const parent = flags["save-stats"].replace(/[/\\][^/\\]*$/, "") || ".";
-    const info = await Deno.stat(parent === flags["save-stats"] ? "." : parent).catch(() => null);
+    const out = flags["save-stats"];
+    const slash = out.lastIndexOf("/");
+    const parent = slash < 0 ? "." : slash === 0 ? "/" : out.slice(0, slash);
+    const info = await Deno.stat(parent).catch(() => null);
     if (!info?.isDirectory) {
       throw new CliError(
         `--save-stats ${

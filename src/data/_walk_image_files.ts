@@ -59,11 +59,14 @@ export async function _listImageFiles(
       }
       entries.push(entry);
     }
+    // In name order, so that a folder reached twice is always listed under the same path.
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
       const path = `${folder}/${entry.name}`;
-      if (entry.isDirectory) await walk(path, `${real}/${entry.name}`, depth + 1);
-      else if (entry.isSymlink) {
+      if (entry.isDirectory) {
+        await walk(path, real === "/" ? `/${entry.name}` : `${real}/${entry.name}`, depth + 1);
+      } else if (entry.isSymlink) {
         const target = await Deno.realPath(path).catch(() => undefined);
         const stat = target ? await Deno.stat(target).catch(() => undefined) : undefined;
         if (!target || !stat) continue; // a dangling link

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { InputError } from "../errors.ts";
+import { _showName } from "../_terminal_text.ts";
 import { ActivationStatsAccumulator } from "./activation_stats.ts";
 import { type ActivationStats, frechetDistance } from "./frechet_distance.ts";
 import type { InceptionV3 } from "./inception.ts";
@@ -174,7 +175,9 @@ export async function fid(
   for (const p of [pa, pb]) {
     if (p.source === undefined) continue;
     if (!opts.inception) {
-      throw new InputError(`FID of images (${p.source}) needs the Inception network (--inception)`);
+      throw new InputError(
+        `FID of images (${_showName(p.source)}) needs the Inception network (--inception)`,
+      );
     }
     const { count, description } = await openImageSource(p.source);
     if (count < 2) throw new InputError(`${description}: FID and IS need at least 2 images`);
