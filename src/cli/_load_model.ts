@@ -6,6 +6,7 @@ import { loadPretrained } from "../diffusers/pretrained.ts";
 import type { UNet } from "../nn/unet.ts";
 import { createUNetFromConfig } from "../nn/create_unet_from_config.ts";
 import { getPreset, type SampleConfig } from "../presets/presets.ts";
+import { _readImageFile } from "../io/_read_image_file.ts";
 import { loadRun } from "../runs/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
 import { formatBytes, Progress } from "./_progress.ts";
@@ -86,12 +87,15 @@ export async function loadModel(
   };
 }
 
-/** Reads the file a flag names, turning a missing file into a one-line CliError. */
+/**
+ * Reads the image file a flag names (its size and first bytes checked before the rest is read),
+ * turning a missing file into a one-line CliError.
+ */
 export async function readInput(flag: string, path: string): Promise<Uint8Array> {
   try {
-    return await Deno.readFile(path);
+    return await _readImageFile(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
-    throw new CliError(`--${flag} ${path}: no such file`);
+    throw new CliError(`--${flag} ${_showName(path)}: no such file`);
   }
 }

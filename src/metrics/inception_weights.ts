@@ -5,8 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { FormatError, InputError } from "../errors.ts";
-import type { HostTensor } from "../formats/safetensors.ts";
+import { FormatError, InputError, LimitError } from "../errors.ts";
+import { type HostTensor, MAX_STATE_DICT_BYTES } from "../formats/safetensors.ts";
+import { _showName } from "../_terminal_text.ts";
 import { readTorchStateDict } from "../formats/torch_pickle.ts";
 import {
   INCEPTION_BN_EPS,
@@ -206,6 +207,14 @@ export async function loadInceptionWeights(
 ): Promise<{ weights: InceptionWeights; sha256: string }> {
   let bytes: Uint8Array<ArrayBuffer>;
   try {
+    // pytorch-fid's file is 95 MB; a larger one (a sparse file can claim terabytes) is not read.
+    const { size } = await Deno.stat(path);
+    if (size > MAX_STATE_DICT_BYTES) {
+      throw new LimitError(
+        `Cannot read the Inception weights ${_showName(path)}: it is ${size} bytes, over the ` +
+          `cap of ${MAX_STATE_DICT_BYTES}; pytorch-fid's ${INCEPTION_WEIGHTS_FILE} is 95 MB`,
+      );
+    }
     bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
