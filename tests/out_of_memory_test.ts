@@ -1,6 +1,8 @@
 import { OutOfMemoryError } from "../mod.ts";
 import { explainOutOfMemory, isOutOfMemory } from "../src/memory/mod.ts";
 import { createSingleThreadWasmBackend } from "../src/backends/wasm/wasm_threads.ts";
+import { wasmBackend } from "../src/backends/wasm/descriptor.ts";
+import { registerBackendDescriptor } from "../src/kernels/backend_registry.ts";
 import { WasmHeapFullError } from "../src/memory/wasm_heap_full_error.ts";
 import { assert } from "./_assert.ts";
 
@@ -19,6 +21,7 @@ Deno.test("a wasm allocation past the heap throws WasmHeapFullError, not a write
 });
 
 Deno.test("explainOutOfMemory() says what was needed, the limit and the flag; passes others", () => {
+  registerBackendDescriptor(wasmBackend); // the limit is the descriptor's, as setBackend leaves it
   for (const cause of [new WasmHeapFullError(2 ** 30), new WebAssembly.RuntimeError("Aborted()")]) {
     assert.ok(isOutOfMemory(cause));
     const err = explainOutOfMemory(cause, {
