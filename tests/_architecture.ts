@@ -86,6 +86,24 @@ export function codeOnly(text: string): string {
   return out;
 }
 
+/** The text with only its comments blanked out: code and string literals stay as they are. */
+export function commentsBlanked(text: string): string {
+  const code = codeOnly(text);
+  let out = "";
+  let inString: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = code[i];
+    if (inString !== undefined) {
+      out += text[i];
+      if (c === inString) inString = undefined;
+    } else {
+      if (c === '"' || c === "'" || c === "`") inString = c;
+      out += c;
+    }
+  }
+  return out;
+}
+
 /** An import, or a platform use, that breaks the rule. */
 export interface Violation {
   file: string;

@@ -4,6 +4,7 @@ import { assert } from "./_assert.ts";
 import {
   checkArchitecture,
   codeOnly,
+  commentsBlanked,
   crowdedFolders,
   importCycles,
   importsOf,
@@ -130,4 +131,19 @@ Deno.test("importCycles() finds a cycle through a type import, once", () => {
 
 Deno.test("no folder of src/ holds more than 20 files", async () => {
   assert.deepEqual(await crowdedFolders(ROOT, "src"), []);
+});
+
+Deno.test("the core names no backend: it asks the registry for capabilities", async () => {
+  const core = ["nn", "memory", "diffusion", "train", "data", "run_folder", "kernels"];
+  const names = /(["'`])(wasm|cpu|onednn|webgpu|webgl|tensorflow)\1/;
+  const found: string[] = [];
+  for (const file of await readSources(ROOT, "src")) {
+    if (!core.includes(file.path.split("/")[1])) continue;
+    // Comments and doc examples may name backends; code (strings included) may not.
+    const code = commentsBlanked(file.text);
+    code.split("\n").forEach((line, i) => {
+      if (names.test(line)) found.push(`${file.path}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(found, []);
 });

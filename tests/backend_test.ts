@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
-import { setBackend } from "../mod.ts";
+import { BACKEND_NAMES, setBackend } from "../mod.ts";
+import { backendCapabilities, backendDescriptor } from "../src/kernels/backend_registry.ts";
 import { assert, assertClose } from "./_assert.ts";
 
 Deno.test("setBackend() starts wasm and cpu, and reports the backend in use", async () => {
@@ -123,4 +124,27 @@ Deno.test("wasm computes a 3x3 convolution like cpu", async () => {
   assertClose(wasm, cpu, { rtol: 1e-4, atol: 1e-4 });
   x.dispose();
   w.dispose();
+});
+
+Deno.test("setBackend() leaves each backend's descriptor in the registry the core asks", async () => {
+  await setBackend("cpu");
+  const native = (name: string) => {
+    const c = backendCapabilities(name);
+    return [c.nativeMatMul, c.nativeConvGradients];
+  };
+  // The products and gradients the layers rewrite on wasm and cpu, and call natively elsewhere.
+  assert.deepEqual(native("cpu"), [false, false]);
+  assert.deepEqual(native("wasm"), [false, false]);
+  for (const gpuOrNative of ["onednn", "webgpu", "tensorflow"]) {
+    assert.deepEqual(native(gpuOrNative), [true, true], gpuOrNative);
+  }
+  for (const name of BACKEND_NAMES.filter((n) => n !== "auto")) {
+    const d = backendDescriptor(name);
+    assert.ok(d, `${name} has a descriptor`);
+    assert.ok(d.capabilities.precisions.includes("fp32"), name);
+  }
+  assert.equal(backendCapabilities(), backendCapabilities("cpu"), "default: the backend in use");
+  // A backend set with tf.setBackend alone is plain: nothing native, no known limit.
+  assert.deepEqual(native("no-such-backend"), [false, false]);
+  assert.equal(backendDescriptor("no-such-backend"), undefined);
 });
