@@ -134,7 +134,7 @@ Deno.test("no folder of src/ holds more than 20 files", async () => {
 });
 
 Deno.test("the core names no backend: it asks the registry for capabilities", async () => {
-  const core = ["nn", "memory", "diffusion", "train", "data", "run_folder", "kernels"];
+  const core = ["nn", "memory", "diffusion", "train", "data", "runs", "kernels"];
   const names = /(["'`])(wasm|cpu|onednn|webgpu|webgl|tensorflow)\1/;
   const found: string[] = [];
   for (const file of await readSources(ROOT, "src")) {
