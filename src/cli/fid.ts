@@ -10,6 +10,7 @@ import { inceptionScoreFromLogits } from "../metrics/inception_score_math.ts";
 import { type ImageSource, openImageSource } from "../metrics/image_source.ts";
 import { _showName } from "../_terminal_text.ts";
 import { loadActivationStats, saveActivationStats } from "../metrics/stats_file.ts";
+import { type CountedStats, mergeActivationStats } from "../metrics/merge_stats.ts";
 import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
 import { flag, parseCommand } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
@@ -33,7 +34,14 @@ Inception Score as torch-fidelity does (10 splits). Prints one line per score.`,
     ),
     "save-stats": flag(
       "FILE",
-      "also save the samples' statistics as a .npz (pytorch-fid's format)",
+      "also save the samples' statistics as a .npz (pytorch-fid's format,\n" +
+        "plus n, the image count, which pytorch-fid ignores)",
+    ),
+    "merge-stats": flag(
+      "OUT",
+      "OUT.npz PART.npz PART.npz ...: pool shards' --save-stats files into\n" +
+        "the statistics of all their images (float64, exact); with --ref,\n" +
+        "also print the FID of all of them",
     ),
     inception: flag(
       "PATH",
@@ -53,8 +61,18 @@ Inception Score as torch-fidelity does (10 splits). Prints one line per score.`,
 } as const;
 
 async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+  const { args, parts } = _mergeParts(Deno.args);
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
+  if (flags["merge-stats"] !== undefined) {
+    if (flags.samples || flags["save-stats"] || flags.is) {
+      throw new CliError(
+        "--merge-stats takes .npz parts only: leave out --samples, --save-stats, --is",
+      );
+    }
+    flags.samples = await _mergeStats(flags["merge-stats"], parts);
+    if (!flags.ref) return 0;
+  }
   if (!flags.samples) {
     throw new CliError("Pass --samples: a folder of images or a .npz of statistics");
   }
@@ -153,7 +171,10 @@ async function main(): Promise<number> {
     };
     const samples = await statsOf(samplesIn, "samples", !!flags.is);
     if (flags["save-stats"] && samples.stats) {
-      await saveActivationStats(flags["save-stats"], samples.stats);
+      await saveActivationStats(flags["save-stats"], {
+        ...samples.stats,
+        n: "count" in samples ? samples.count : undefined,
+      });
       console.error(`ddpm: wrote ${_showName(flags["save-stats"])}`);
     }
     if (refIn) {
@@ -173,6 +194,47 @@ async function main(): Promise<number> {
     inception?.dispose();
   }
   return 0;
+}
+
+/** Takes the part files that follow `--merge-stats OUT` out of the arguments. */
+function _mergeParts(all: string[]): { args: string[]; parts: string[] } {
+  const at = all.findIndex((a) => a === "--merge-stats" || a.startsWith("--merge-stats="));
+  if (at < 0) return { args: all, parts: [] };
+  const first = all[at].includes("=") ? at + 1 : at + 2;
+  let end = first;
+  while (end < all.length && !all[end].startsWith("-")) end++;
+  return { args: [...all.slice(0, first), ...all.slice(end)], parts: all.slice(first, end) };
+}
+
+/** Pools the parts into `out` and returns `out`. */
+async function _mergeStats(out: string, parts: string[]): Promise<string> {
+  if (!/\.npz$/i.test(out) || parts.length === 0) {
+    throw new CliError(
+      "--merge-stats needs the output .npz and then the parts: " +
+        "--merge-stats all.npz part0.npz part1.npz ...",
+    );
+  }
+  const loaded: CountedStats[] = [];
+  for (const path of parts) {
+    const stats = await loadActivationStats(path);
+    if (stats.n === undefined) {
+      throw new CliError(
+        `${path} has no image count n: make each part with deno task fid --samples DIR ` +
+          "--save-stats PART.npz, which records it",
+      );
+    }
+    loaded.push(stats as CountedStats);
+  }
+  let merged: CountedStats;
+  try {
+    merged = mergeActivationStats(loaded);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new CliError(err.message, 2, { cause: err });
+  }
+  await saveActivationStats(out, merged);
+  console.error(`ddpm: merged ${parts.length} parts, ${merged.n} images, into ${out}`);
+  return out;
 }
 
 if (import.meta.main) runCli(main);

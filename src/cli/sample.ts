@@ -54,7 +54,13 @@ const COMMAND = {
     shard: flag(
       "K/N",
       "with --out-dir: draw only the K-th of N contiguous ranges of the\n" +
-        "--n images (default 0/1); run N processes with K = 0 .. N-1",
+        "--n images (default 0/1); run N processes with K = 0 .. N-1;\n" +
+        "auto: K and N from a Slurm job array, a Kubernetes Indexed Job\n" +
+        "(JOB_COMPLETION_INDEX, N from --shard-count) or the MPI rank",
+    ),
+    "shard-count": flag(
+      "N",
+      "with --shard auto: the number of shards (a Kubernetes Job's\ncompletions)",
     ),
     frames: flag("FILE", "also write an animated GIF of the predicted x_0 along the way"),
     "frame-count": flag("N", "frames in the GIF and columns of --progressive (default 20)"),
@@ -112,7 +118,9 @@ async function main(): Promise<number> {
       );
     }
     const outDir = flags["out-dir"];
-    const shard = parseShard(flags.shard);
+    const shard = flags.shard === "auto"
+      ? await _autoShard(flags["shard-count"])
+      : parseShard(flags.shard);
     const [start, end] = shardRange(n, shard);
     const { resolution, inChannels } = unet.config;
     const batch = chunk ??
@@ -213,6 +221,20 @@ async function main(): Promise<number> {
   tf.dispose(images);
   unet.dispose();
   return 0;
+}
+
+/** `--shard auto`, loaded only when asked for. */
+async function _autoShard(countFlag: string | undefined) {
+  const { autoShard } = await import("../distributed/auto_shard.ts");
+  const count = countFlag === undefined ? undefined : intFlag("shard-count", countFlag, 1);
+  try {
+    const shard = autoShard({ count });
+    console.error(`ddpm: --shard auto: ${shard.index}/${shard.count} from ${shard.source}`);
+    return shard;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new CliError(err.message, 2, { cause: err });
+  }
 }
 
 if (import.meta.main) runCli(main);

@@ -1,6 +1,7 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
 import { _showName } from "../_terminal_text.ts";
 import { setBackend } from "../backends/set_backend.ts";
+import { detectLauncher } from "../distributed/launcher.ts";
 import type { PresetName } from "../presets/presets.ts";
 import { train } from "../train/train.ts";
 import type { TrainConfig } from "../presets/train_config.ts";
@@ -45,11 +46,18 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
       help: "continue the run in --out from its last checkpoint (default: off)",
     },
     seed: flag("N", "seed of the weights, the shuffle and the noise (default 0)"),
+    distributed: flag(
+      "KIND",
+      "mpi: data-parallel over the ranks of an MPI job; none: one process\n" +
+        "(default: mpi when started by mpirun, mpiexec or srun with 2+ ranks)",
+    ),
   },
   outro: `Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
 --resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every and
 --checkpoint-every replace the run's values (recorded in config.json); --preset and --seed
-must match the run's.`,
+must match the run's.
+Under mpirun/srun every rank computes its share of each batch and the gradients are summed
+(N ranks take the steps of one process); rank 0 alone writes the run folder.`,
 } satisfies Command<Record<string, FlagSpec>>;
 
 async function main(): Promise<number> {
@@ -85,6 +93,7 @@ async function main(): Promise<number> {
       );
     }
   }
+  const distributed = await _startDistributed(flags.distributed);
   await setBackend(backend);
 
   // Ctrl-C, and SIGTERM from `timeout`, `docker stop` or a cluster's pre-emption, finish the
@@ -98,7 +107,7 @@ async function main(): Promise<number> {
       `\nddpm: ${signal === "SIGTERM" ? "terminated" : "interrupted"}; finishing this step and ` +
         "writing a checkpoint (send it again to quit now)",
     );
-    controller.abort();
+    controller.abort(signal);
   };
   const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") } as const;
   for (const [sig, fn] of Object.entries(handlers)) {
@@ -116,7 +125,9 @@ async function main(): Promise<number> {
     resume: flags.resume ?? false,
     seed,
     signal: controller.signal,
+    collective: distributed,
     onStep: (m) => {
+      if (distributed && distributed.rank !== 0) return;
       // Timed from the first finished step, which also carries start-up costs.
       progress ??= new Progress(total, { label: "train", unit: "steps", done: m.step });
       progress.update(m.step, `loss ${m.loss.toFixed(4)} ${m.imagesPerSec.toFixed(1)} img/s`);
@@ -126,6 +137,15 @@ async function main(): Promise<number> {
     Deno.removeSignalListener(sig as Deno.Signal, fn);
   }
 
+  distributed?.finalize();
+  // Data-parallel ranks stop for the same reason, whichever rank the signal reached.
+  if (result.stopReason === "SIGTERM" || result.stopReason === "SIGINT") {
+    exitCode = result.stopReason === "SIGTERM" ? 143 : 130;
+  }
+  if (distributed && distributed.rank !== 0) {
+    console.error(`ddpm: rank ${distributed.rank}: ${result.status} at step ${result.step}`);
+    return result.status === "interrupted" ? exitCode : 0;
+  }
   const took = formatDuration((performance.now() - started) / 1000);
   console.log(
     `ddpm: ${result.status} at step ${result.step} in ${took}, loss ${result.loss.toFixed(4)}`,
@@ -141,6 +161,42 @@ async function main(): Promise<number> {
     `  continue:   deno task train --out ${_showName(outDir)} --resume --steps ${result.step * 2}`,
   );
   return result.status === "interrupted" ? exitCode : 0;
+}
+
+/**
+ * Joins the MPI job this process was started in (or `--distributed mpi` forces): threads per
+ * rank first, then libmpi, loaded only here and only then.
+ */
+async function _startDistributed(
+  value: string | undefined,
+): Promise<import("../distributed/mpi_collective.ts").MpiCollective | undefined> {
+  if (value !== undefined && value !== "mpi" && value !== "none") {
+    throw new CliError(`--distributed must be mpi or none: got "${value}"`);
+  }
+  const launch = detectLauncher();
+  if (value === "none" || (value === undefined && !launch)) return undefined;
+  const { applyThreadsPerRank } = await import("../distributed/threads_per_rank.ts");
+  const threads = launch ? applyThreadsPerRank(launch) : undefined;
+  const { openMpiCollective } = await import("../distributed/mpi_collective.ts");
+  let mpi;
+  try {
+    mpi = openMpiCollective();
+  } catch (err) {
+    throw new CliError((err as Error).message, 2, { cause: err });
+  }
+  if (launch && mpi.size !== launch.size) {
+    throw new CliError(
+      `${launch.launcher} started ${launch.size} processes but MPI sees ${mpi.size}: each ` +
+        "started alone. Under Slurm use srun --mpi=pmix (or the PMI your MPI was built with).",
+    );
+  }
+  if (mpi.rank === 0) {
+    console.error(
+      `ddpm: data-parallel on ${mpi.size} ranks (${mpi.library})` +
+        (threads ? `, ${threads} threads each` : ""),
+    );
+  }
+  return mpi;
 }
 
 if (import.meta.main) runCli(main);

@@ -22,3 +22,4 @@ export * from "./inception.ts";
 export * from "./image_source.ts";
 export * from "./stats_file.ts";
 export * from "./fid.ts";
+export * from "./merge_stats.ts";

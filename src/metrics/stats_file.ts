@@ -26,7 +26,9 @@ import type { ActivationStats } from "./frechet_distance.ts";
  * if (!String(err.message).includes("does not exist")) throw new Error(err.message);
  * ```
  */
-export async function loadActivationStats(path: string): Promise<ActivationStats> {
+export async function loadActivationStats(
+  path: string,
+): Promise<ActivationStats & { n?: number }> {
   const shown = _showName(path);
   let bytes: Uint8Array;
   try {
@@ -72,6 +74,15 @@ export async function loadActivationStats(path: string): Promise<ActivationStats
       `${shown}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (d,) and (d, d)`,
     );
   }
+  // `n`, the image count, is ours (pytorch-fid ignores it); merging shards needs it.
+  const n = arrays.get("n");
+  if (n !== undefined) {
+    const count = n.data[0];
+    if (n.data.length !== 1 || !Number.isSafeInteger(count) || count < 1) {
+      throw new FormatError(`${shown}: n must be one image count >= 1, got [${[...n.data]}]`);
+    }
+    return { mu: mu.data, sigma: sigma.data, n: count };
+  }
   return { mu: mu.data, sigma: sigma.data };
 }
 
@@ -80,7 +91,8 @@ export async function loadActivationStats(path: string): Promise<ActivationStats
  * a temporary file and a rename.
  *
  * @param path The `.npz` file to write.
- * @param stats The mean and covariance.
+ * @param stats The mean and covariance, and optionally `n`, the image count, saved as a
+ *   float64 scalar `n` (pytorch-fid reads only `mu` and `sigma`) so that shards can be merged.
  *
  * @example
  * ```ts
@@ -94,7 +106,10 @@ export async function loadActivationStats(path: string): Promise<ActivationStats
  * }
  * ```
  */
-export async function saveActivationStats(path: string, stats: ActivationStats): Promise<void> {
+export async function saveActivationStats(
+  path: string,
+  stats: ActivationStats & { n?: number },
+): Promise<void> {
   const d = stats.mu.length;
   if (stats.sigma.length !== d * d) {
     throw new RangeError(
@@ -103,6 +118,10 @@ export async function saveActivationStats(path: string, stats: ActivationStats):
   }
   await _writeFileAtomic(
     path,
-    writeNpz({ mu: { shape: [d], data: stats.mu }, sigma: { shape: [d, d], data: stats.sigma } }),
+    writeNpz({
+      mu: { shape: [d], data: stats.mu },
+      sigma: { shape: [d, d], data: stats.sigma },
+      ...(stats.n === undefined ? {} : { n: { shape: [], data: Float64Array.of(stats.n) } }),
+    }),
   );
 }

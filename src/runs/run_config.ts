@@ -24,6 +24,8 @@ export interface RunConfig {
   data: string;
   /** The run's seed. */
   seed: number;
+  /** Processes that trained it last (data-parallel ranks); absent for one process. */
+  ranks?: number;
 }
 
 /** The part of the training options that decides a run folder's `config.json`. */

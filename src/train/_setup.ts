@@ -64,9 +64,12 @@ export async function _resolveMicroBatch(
   state: TrainState,
   run: RunConfig,
   saveRunConfig: () => Promise<void>,
+  share?: { size: number },
 ): Promise<_MicroBatch> {
   const cfg = run.train;
-  const micro = await resolveMicroBatchSize(state, cfg.batchSize, cfg.microBatchSize);
+  // A data-parallel rank passes its share of the batch.
+  const images = share?.size ?? cfg.batchSize;
+  const micro = await resolveMicroBatchSize(state, images, cfg.microBatchSize);
   console.error(`ddpm: ${micro.line}`);
   if (cfg.microBatchSize !== micro.microBatchSize) {
     cfg.microBatchSize = micro.microBatchSize;

@@ -14,7 +14,7 @@ export class _StepLog {
   #encoder = new TextEncoder();
 
   private constructor(
-    private readonly file: Deno.FsFile,
+    private readonly file: Deno.FsFile | undefined,
     losses: { step: number; loss: number }[],
     private readonly maxBadSteps: number,
   ) {
@@ -22,7 +22,14 @@ export class _StepLog {
   }
 
   /** Opens the log of a run that continues from `step`: later lines (and torn ones) are dropped. */
-  static async open(outDir: string, step: number, maxBadSteps: number): Promise<_StepLog> {
+  static async open(
+    outDir: string,
+    step: number,
+    maxBadSteps: number,
+    opts: { write?: boolean } = {},
+  ): Promise<_StepLog> {
+    // A data-parallel rank other than 0 counts bad steps as rank 0 does but writes nothing.
+    if (opts.write === false) return new _StepLog(undefined, [], maxBadSteps);
     const path = `${outDir}/metrics.jsonl`;
     const logged = await _rewindMetrics(path, step);
     const losses = logged.filter((m) => !m.skipped).map((m) => ({ step: m.step, loss: m.loss }));
@@ -45,7 +52,7 @@ export class _StepLog {
       this.lastLoss = m.loss;
       this.losses.push({ step: m.step, loss: m.loss });
     }
-    await this.file.write(this.#encoder.encode(JSON.stringify(m) + "\n"));
+    await this.file?.write(this.#encoder.encode(JSON.stringify(m) + "\n"));
     if (this.#badInRow >= this.maxBadSteps) {
       throw new TrainingDivergedError(
         `Training stopped: ${this.#badInRow} steps in a row had a non-finite loss. The last ` +
@@ -57,6 +64,6 @@ export class _StepLog {
 
   /** Closes the file. */
   close(): void {
-    this.file.close();
+    this.file?.close();
   }
 }

@@ -9,6 +9,7 @@ import type { _MicroBatch } from "./_setup.ts";
 import type { StepMetrics, TrainingData } from "./train_options.ts";
 import type { TrainState } from "./train_state.ts";
 import { trainStep } from "./train_step.ts";
+import type { _DataParallel } from "./_data_parallel.ts";
 
 /** Takes step `step + 1` and returns its metrics; a step whose loss is not finite is marked skipped. */
 export async function _takeStep(
@@ -17,6 +18,7 @@ export async function _takeStep(
   run: RunConfig,
   step: number,
   micro: _MicroBatch,
+  dp?: _DataParallel,
 ): Promise<StepMetrics> {
   const started = performance.now();
   const { seed, train: cfg } = run;
@@ -28,12 +30,18 @@ export async function _takeStep(
   const t = Int32Array.from(indices, () => Math.floor(rand() * T));
   const lr = learningRateAt(step, cfg);
 
-  const x0 = data.getBatch(indices, { flip });
+  // A data-parallel rank takes its slice of the same draws; the gradients are summed over ranks.
+  const share = dp?.share(cfg.batchSize);
+  const mine = <T extends { slice(a: number, b: number): T }>(a: T) =>
+    share ? a.slice(share.offset, share.offset + share.size) : a;
+  const x0 = data.getBatch(mine(indices), { flip: mine(flip) });
   let result: { loss: number; gradNorm: number };
   try {
     result = await trainStep(state, {
       x0,
-      t,
+      t: mine(t),
+      batchShare: share,
+      reduceGradients: dp && ((l, g) => dp.sumGradients(l, g)),
       noiseSeed: deriveSeed(seed, step, 2),
       dropoutSeed: deriveSeed(seed, step, 3),
       learningRate: lr,

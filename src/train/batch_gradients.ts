@@ -71,21 +71,31 @@ export function microBatches(batchSize: number, microBatchSize: number): [number
  */
 export function batchGradients(
   state: Pick<TrainState, "unet" | "weights" | "scheduler">,
-  inputs: Pick<StepInputs, "x0" | "t" | "noiseSeed" | "dropoutSeed" | "microBatchSize">,
+  inputs: Pick<
+    StepInputs,
+    "x0" | "t" | "noiseSeed" | "dropoutSeed" | "microBatchSize" | "batchShare"
+  >,
 ): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const { unet, weights, scheduler } = state;
   const { x0 } = inputs;
-  const batch = x0.shape[0];
-  const noise = tf.randomNormal(x0.shape, 0, 1, "float32", inputs.noiseSeed) as tf.Tensor4D;
+  const local = x0.shape[0];
+  // Data-parallel ranks hold a slice of a larger batch: its noise, loss weights and dropout
+  // seeds are those of the same images in one process's step.
+  const offset = inputs.batchShare?.offset ?? 0;
+  const batch = inputs.batchShare?.total ?? local;
+  const noise = tf.tidy(() => {
+    const all = tf.randomNormal([batch, ...x0.shape.slice(1)], 0, 1, "float32", inputs.noiseSeed);
+    return (local === batch ? all : all.slice([offset, 0, 0, 0], [local, -1, -1, -1]));
+  }) as tf.Tensor4D;
   const vars = [...weights.values()];
   let loss: tf.Scalar | undefined;
   let sum: Record<string, tf.Tensor> = {};
   try {
-    const parts = microBatches(batch, inputs.microBatchSize ?? batch);
-    for (const [i, [start, size]] of parts.entries()) {
+    const parts = microBatches(local, inputs.microBatchSize ?? local);
+    for (const [start, size] of parts) {
       const { value, grads } = tf.tidy(() => {
         const slice = <T extends tf.Tensor4D>(a: T) =>
-          size === batch ? a : a.slice([start, 0, 0, 0], [size, -1, -1, -1]) as T;
+          size === local ? a : a.slice([start, 0, 0, 0], [size, -1, -1, -1]) as T;
         const x0i = slice(x0);
         const noisei = slice(noise);
         const t = tf.tensor1d(inputs.t.subarray(start, start + size), "int32");
@@ -97,7 +107,8 @@ export function batchGradients(
           : predictionType === "sample"
           ? x0i
           : scheduler.getVelocity(x0i, noisei, t);
-        const seed = i === 0 ? inputs.dropoutSeed : deriveSeed(inputs.dropoutSeed, start);
+        const at = offset + start;
+        const seed = at === 0 ? inputs.dropoutSeed : deriveSeed(inputs.dropoutSeed, at);
         return tf.variableGrads(
           () =>
             tf.mul(

@@ -20,3 +20,4 @@ export * from "../runs/load_run.ts";
 export * from "../runs/loss_plot.ts";
 export * from "../runs/validate_train_config.ts";
 export * from "../runs/validate_run_config.ts";
+export * from "./collective.ts";

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { _resolveRunConfig } from "../runs/_run_config.ts";
 import { saveLossPlot } from "../runs/loss_plot.ts";
 import { _resume } from "./_resume.ts";
 import { _sampleGridDue, _writeSampleGrid } from "./_sample_grid.ts";
@@ -19,6 +18,7 @@ import { _StepLog } from "./_step_log.ts";
 import { _takeStep } from "./_take_step.ts";
 import { _checkpointDue, _writeCheckpoint } from "./_write_checkpoint.ts";
 import type { TrainOptions, TrainResult } from "./train_options.ts";
+import { _DataParallel, _resolveRunConfigOnRanks } from "./_data_parallel.ts";
 
 /**
  * Trains a UNet with the paper's recipe, writing a resumable run folder.
@@ -51,35 +51,46 @@ import type { TrainOptions, TrainResult } from "./train_options.ts";
 export async function train(opts: TrainOptions): Promise<TrainResult> {
   const { outDir, signal } = opts;
   // config.json is written only once the data has loaded, so a refused start changes nothing.
-  const { run, save: saveRunConfig } = await _resolveRunConfig(opts);
+  // Data-parallel: rank 0 alone reads and writes the run folder and sends its state to all.
+  const dp = opts.collective && new _DataParallel(opts.collective, signal);
+  const writes = dp?.writes ?? true;
+  const { run, save: saveRunConfig } = await _resolveRunConfigOnRanks(opts, dp);
   const data = await _loadTrainingData(opts.data, run);
   await saveRunConfig();
   const cfg = run.train;
   const state = _createTrainState(run);
   let log: _StepLog | undefined;
   try {
-    const micro = await _resolveMicroBatch(state, run, saveRunConfig);
-    let { step, checkpoint } = await _resume(state, outDir, opts.resume ?? false);
-    log = await _StepLog.open(outDir, step, opts.maxBadSteps ?? 5);
+    const micro = await _resolveMicroBatch(state, run, saveRunConfig, dp?.share(cfg.batchSize));
+    const resume = () => _resume(state, outDir, opts.resume ?? false);
+    let { step, checkpoint } = dp ? await dp.resume(resume, state) : await resume();
+    log = await _StepLog.open(outDir, step, opts.maxBadSteps ?? 5, { write: writes });
     while (step < cfg.steps) {
-      const metrics = await _takeStep(state, data, run, step, micro);
+      const metrics = await _takeStep(state, data, run, step, micro, dp);
       step = metrics.step;
       await log.record(metrics, checkpoint, cfg.learningRate);
       opts.onStep?.(metrics);
 
-      const interrupted = signal?.aborted ?? false;
+      // Ranks stop together, after the step whose gradient sum carried a rank's stop flag.
+      const interrupted = dp ? dp.stopReason !== undefined : signal?.aborted ?? false;
       if (_checkpointDue(step, cfg) || interrupted) {
-        checkpoint = await _writeCheckpoint(outDir, step, state, run);
-        await saveLossPlot(`${outDir}/loss.png`, log.losses);
+        if (dp) await dp.checkInSync([state.weights, state.ema], step);
+        if (writes) {
+          checkpoint = await _writeCheckpoint(outDir, step, state, run);
+          await saveLossPlot(`${outDir}/loss.png`, log.losses);
+        }
       }
-      if (_sampleGridDue(step, cfg)) await _writeSampleGrid(outDir, step, run, state.ema);
+      if (writes && _sampleGridDue(step, cfg)) {
+        await _writeSampleGrid(outDir, step, run, state.ema);
+      }
       if (interrupted) {
-        return { step, loss: log.lastLoss, status: "interrupted", checkpoint, outDir };
+        const stopReason = dp ? dp.stopReason : signal?.reason;
+        return { step, loss: log.lastLoss, status: "interrupted", checkpoint, outDir, stopReason };
       }
       // Let signal handlers and timers run between steps.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    if (!checkpoint) checkpoint = await _writeCheckpoint(outDir, step, state, run);
+    if (!checkpoint && writes) checkpoint = await _writeCheckpoint(outDir, step, state, run);
     return { step, loss: log.lastLoss, status: "done", checkpoint, outDir };
   } finally {
     log?.close();

@@ -6,6 +6,7 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Preset, PresetName } from "../presets/presets.ts";
 import type { TrainConfig } from "../presets/train_config.ts";
+import type { Collective } from "./collective.ts";
 
 /** Metrics of one optimisation step, as written to `metrics.jsonl`. */
 export interface StepMetrics {
@@ -59,6 +60,13 @@ export interface TrainOptions {
   onStep?: (m: StepMetrics) => void;
   /** Non-finite steps in a row that stop the run. Default 5. */
   maxBadSteps?: number;
+  /**
+   * Data-parallel training on several processes (e.g. `openMpiCollective()` from
+   * `@x/ddpm/distributed`): each rank computes its share of every batch and the gradients are
+   * summed, so N ranks take the steps one process would. Rank 0 alone reads and writes the run
+   * folder and sends its state to the others. Default: train alone.
+   */
+  collective?: Collective;
 }
 
 /** What `train()` returns. */
@@ -69,6 +77,11 @@ export interface TrainResult {
   loss: number;
   /** "done" when all steps ran, "interrupted" when stopped by the signal. */
   status: "done" | "interrupted";
+  /**
+   * Why an interrupted run stopped: the signal's `reason`; in data-parallel training the same on
+   * every rank, "SIGTERM" when any rank's reason was "SIGTERM", else "SIGINT".
+   */
+  stopReason?: unknown;
   /** The last checkpoint written. */
   checkpoint: string;
   /** The run folder. */

@@ -46,4 +46,17 @@ export interface StepInputs {
    * update, the same as the whole batch's. Default: the whole batch in one pass.
    */
   microBatchSize?: number;
+  /**
+   * Data-parallel training: `x0` and `t` are images `[offset, offset + x0.shape[0])` of a batch
+   * of `total`, the rest on other ranks. Default: `x0` is the whole batch.
+   */
+  batchShare?: { offset: number; total: number };
+  /**
+   * Data-parallel training: sums the ranks' loss and gradients before the update (every rank
+   * then takes the same step). It owns and disposes the tensors it is given.
+   */
+  reduceGradients?: (
+    loss: tf.Scalar,
+    grads: Record<string, tf.Tensor>,
+  ) => Promise<{ loss: tf.Scalar; grads: Record<string, tf.Tensor> }>;
 }

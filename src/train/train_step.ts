@@ -46,7 +46,8 @@ export async function trainStep(
   cfg: Pick<TrainConfig, "adamBeta1" | "adamBeta2" | "adamEpsilon" | "gradClipNorm" | "emaDecay">,
 ): Promise<{ loss: number; gradNorm: number }> {
   const { weights, adam, ema } = state;
-  const { loss, grads } = batchGradients(state, inputs);
+  let { loss, grads } = batchGradients(state, inputs);
+  if (inputs.reduceGradients) ({ loss, grads } = await inputs.reduceGradients(loss, grads));
   let stats: tf.Tensor1D;
   try {
     stats = tf.tidy(() => {
