@@ -193,7 +193,7 @@ async function _startDistributed(
   if (mpi.rank === 0) {
     console.error(
       `ddpm: data-parallel on ${mpi.size} ranks (${mpi.library})` +
-        (threads ? `, ${threads} threads each` : ""),
+        (threads ? `, ${threads} thread${threads === 1 ? "" : "s"} each` : ""),
     );
   }
   return mpi;

@@ -74,8 +74,15 @@ export async function loadActivationStats(
       `${shown}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (d,) and (d, d)`,
     );
   }
-  // `n`, the image count, is ours (pytorch-fid ignores it); merging shards needs it.
-  const n = arrays.get("n");
+  // `n`, the image count, is ours (pytorch-fid ignores it); merging shards needs it. Read on its
+  // own, so that another tool's `n` that is not a float leaves FID working (merging then says
+  // that the count is missing).
+  let n;
+  try {
+    n = readNpz(bytes, { names: ["n"] }).get("n");
+  } catch {
+    n = undefined;
+  }
   if (n !== undefined) {
     const count = n.data[0];
     if (n.data.length !== 1 || !Number.isSafeInteger(count) || count < 1) {
