@@ -1,9 +1,13 @@
 // Making a registered TF.js backend the active one, with an error that says what to do when it
 // does not start. Every descriptor's start() ends here.
 import * as tf from "@tensorflow/tfjs";
+import { InputError } from "../errors.ts";
 
-/** Thrown by a descriptor's start() when the backend is not available on this machine. */
-export class BackendUnavailableError extends Error {
+/**
+ * Thrown by a descriptor's start() when the backend is not available on this machine: an input
+ * error (exit 2), since the fix is to install it or to ask for another one.
+ */
+export class BackendUnavailableError extends InputError {
   /** @param message Why, and what to install. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -27,6 +27,32 @@ export function numberFlag(name: string, value: Value, fallback: number, min = 0
   return parseNumber(name, value, fallback, { min, integer: false });
 }
 
+/**
+ * The largest seed: every generator of the library takes 32 bits of it, so a larger seed would
+ * draw the images of a smaller one (2^32 those of 0), and a run recorded with it could not be
+ * sampled or resumed.
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** Parses `--seed`: an integer in [0, {@linkcode MAX_SEED}]. */
+export function seedFlag(value: Value, fallback: number): number {
+  const seed = intFlag("seed", value, fallback, 0);
+  if (seed > MAX_SEED) {
+    throw new CliError(`--seed must be an integer in [0, ${MAX_SEED}] (32 bits): got "${value}"`);
+  }
+  return seed;
+}
+
+/**
+ * Parses `--eta`, DDIM's noise scale, in [0, 1]: 0 is deterministic, 1 the DDPM posterior's
+ * noise; above 1 the noise outgrows the step's variance and the images blow up.
+ */
+export function etaFlag(value: Value): number {
+  const eta = numberFlag("eta", value, 0);
+  if (eta > 1) throw new CliError(`--eta must be a number in [0, 1]: got "${value}"`);
+  return eta;
+}
+
 function parseNumber(
   name: string,
   value: Value,
@@ -34,7 +60,8 @@ function parseNumber(
   opts: { min: number; integer: boolean },
 ): number {
   if (value === undefined) return fallback;
-  const n = Number(value);
+  // Number("") and Number(" ") are 0: an empty value must not pass as zero.
+  const n = value.trim() === "" ? NaN : Number(value);
   if (!(opts.integer ? Number.isInteger(n) : Number.isFinite(n)) || n < opts.min) {
     const kind = opts.integer ? "an integer" : "a number";
     throw new CliError(`--${name} must be ${kind} >= ${opts.min}: got "${value}"`);
@@ -118,5 +145,7 @@ const USER_FS_ERRORS = [
 function isInputError(err: unknown): boolean {
   if (err instanceof InputError) return true;
   if (USER_FS_ERRORS.some((E) => err instanceof E)) return true;
-  return err instanceof Error && /\(os error 28\)|No space left on device/.test(err.message);
+  // ENOSPC (a full disk), EROFS (--out on a read-only file system), EDQUOT (over quota).
+  return err instanceof Error &&
+    /\(os error (28|30|122)\)|No space left on device|Read-only file system/.test(err.message);
 }

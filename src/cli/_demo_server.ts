@@ -1,7 +1,9 @@
-// The demo's HTTP server: 127.0.0.1 only, a fixed table of paths, 404 for anything else.
+// The demo's HTTP server: 127.0.0.1 only, a fixed table of paths, 404 for anything else, and
+// limits on connections and time (see _http_server.ts).
 import { _escapeControls } from "../_terminal_text.ts";
 import type { DemoRoutes } from "./_demo_assets.ts";
 import { CliError } from "./_cli.ts";
+import { type HttpLimits, type HttpServer, serveHttp } from "./_http_server.ts";
 
 /** Headers on every response: no caching, no sniffing, and cross-origin isolation. */
 const COMMON_HEADERS = {
@@ -36,7 +38,7 @@ const CONTENT_SECURITY_POLICY = [
  * normalisation, so no request can name a file: there is no file lookup. A Host header other
  * than this server's (DNS rebinding) is refused.
  */
-export function demoHandler(routes: DemoRoutes, port: () => number): Deno.ServeHandler {
+export function demoHandler(routes: DemoRoutes, port: () => number): (req: Request) => Response {
   return (req) => {
     const host = req.headers.get("host");
     if (host !== `127.0.0.1:${port()}` && host !== `localhost:${port()}`) {
@@ -84,23 +86,27 @@ export interface DemoServer {
 
 /**
  * Serves `routes` on 127.0.0.1 (only), on `port` (0: a free one). The table may be filled
- * after the server starts; until a path is in it the path is a 404.
+ * after the server starts; until a path is in it the path is a 404. `limits` (connections at
+ * once, header and send timeouts) default to {@linkcode serveHttp}'s.
  *
  * @throws {CliError} when the port is taken or not allowed, naming `--port`.
  */
-export function startDemoServer(routes: DemoRoutes, port: number): DemoServer {
+export function startDemoServer(
+  routes: DemoRoutes,
+  port: number,
+  limits?: HttpLimits,
+): DemoServer {
   let bound = port;
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: HttpServer;
   try {
-    server = Deno.serve({
-      hostname: "127.0.0.1",
-      port,
-      onListen: () => {},
-      onError: (err) => {
+    server = serveHttp(
+      { hostname: "127.0.0.1", port, limits },
+      demoHandler(routes, () => bound),
+      (err) => {
         console.error(`ddpm demo: ${_escapeControls(String((err as Error)?.message ?? err))}`);
         return text(500, "internal error\n");
       },
-    }, demoHandler(routes, () => bound));
+    );
   } catch (err) {
     if (err instanceof Deno.errors.AddrInUse) {
       throw new CliError(

@@ -74,8 +74,8 @@ function allFlags(command: Command<Record<string, FlagSpec>>): [string, FlagSpec
 export const FLAGS = {
   untrainedPreset: stringFlag("NAME", `an untrained model: ${PRESET_NAMES}`),
   trainPreset: stringFlag("NAME", `${PRESET_NAMES} (default tiny)`),
-  eta: stringFlag("X", "DDIM noise scale, 0 = deterministic (default 0)"),
-  noiseSeed: stringFlag("N", "seed of the noise (default 0)"),
+  eta: stringFlag("X", "DDIM noise scale in [0, 1], 0 = deterministic (default 0)"),
+  noiseSeed: stringFlag("N", "seed of the noise, 0 to 4294967295 (default 0)"),
 } satisfies Record<string, FlagSpec>;
 
 /** `--out`: the file written, and its default name. */

@@ -8,6 +8,8 @@ import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { tensorToImages } from "../images/png.ts";
 import { CliError } from "./_cli.ts";
 import { Progress } from "./_progress.ts";
+import { assertFiniteImages } from "./_finite_images.ts";
+import { _sweepTempFilesIn } from "../runs/_sweep_temp_files.ts";
 
 /** A shard: index K of N. */
 export interface Shard {
@@ -76,7 +78,13 @@ export async function sampleToFolder(
 ): Promise<{ written: number; skipped: number }> {
   const { n, shard, outDir, batch } = opts;
   await Deno.mkdir(outDir, { recursive: true });
-  await checkManifest(outDir, opts.settings);
+  // What kill -9 left mid-write; a minute old at least, as the folder may be shared by shards
+  // on other machines, whose process ids mean nothing here.
+  await _sweepTempFilesIn([outDir], { minAgeMs: 60_000 });
+  // The names' width follows n, so one folder holds one n: with another, 000000.png and
+  // 0000000.png would be the same image twice.
+  const digits = imageFileName(0, n).length - ".png".length;
+  await checkManifest(outDir, { ...opts.settings, n, digits });
   const [start, end] = shardRange(n, shard);
   const present = new Set<string>();
   for await (const e of Deno.readDir(outDir)) if (e.isFile) present.add(e.name);
@@ -98,6 +106,7 @@ export async function sampleToFolder(
     });
     let pngs: Uint8Array[];
     try {
+      await assertFiniteImages(images, `Images ${indices[0]} .. ${indices.at(-1)}`);
       pngs = await tensorToImages(images);
     } finally {
       images.dispose();
@@ -123,16 +132,23 @@ async function checkManifest(outDir: string, settings: SamplingSettings): Promis
     await _writeFileAtomic(path, JSON.stringify(settings, null, 2) + "\n");
     return;
   }
-  let saved: SamplingSettings;
+  let saved: unknown;
   try {
     saved = JSON.parse(text);
   } catch {
-    throw new CliError(`${path} is not valid JSON; delete it if the folder holds no images yet`);
+    saved = undefined;
+  }
+  if (typeof saved !== "object" || saved === null || Array.isArray(saved)) {
+    throw new CliError(
+      `${path} is not a JSON object of sampling settings; delete it if the folder holds no ` +
+        "images yet, or use another --out-dir",
+    );
   }
   for (const [key, value] of Object.entries(settings)) {
-    if (saved[key] !== value) {
+    const was = (saved as SamplingSettings)[key];
+    if (was !== value) {
       throw new CliError(
-        `${outDir} holds images drawn with ${key} = ${JSON.stringify(saved[key])} (${MANIFEST}), ` +
+        `${outDir} holds images drawn with ${key} = ${JSON.stringify(was)} (${MANIFEST}), ` +
           `not ${JSON.stringify(value)}: use the same settings for every shard and restart, or ` +
           `another --out-dir`,
       );

@@ -5,7 +5,7 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
 import { loadDataset } from "../data/dataset.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, runCli, seedFlag } from "./_cli.ts";
 import { flag, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
 import { loadModel } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
   const batch = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
-  const seed = intFlag("seed", flags.seed, 0, 0);
+  const seed = seedFlag(flags.seed, 0);
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "nll.json";
   const plot = flags.plot ?? "nll.png";

@@ -179,7 +179,14 @@ async function main(): Promise<number> {
     }
     if (refIn) {
       const ref = await statsOf(refIn, "reference", false);
-      const value = frechetDistance(samples.stats as ActivationStats, ref.stats as ActivationStats);
+      let value: number;
+      try {
+        value = frechetDistance(samples.stats as ActivationStats, ref.stats as ActivationStats);
+      } catch (err) {
+        // A covariance that is not positive semi-definite: statistics from a damaged file.
+        if (!(err instanceof RangeError)) throw err;
+        throw new CliError(`Cannot compare --samples and --ref: ${err.message}`, 2, { cause: err });
+      }
       // Identical sets give 0 up to rounding, which may be a hair below it.
       console.log(`FID ${Math.max(0, value).toFixed(4)}`);
     }

@@ -8,11 +8,14 @@ import { dpmSolverConfigForModel } from "../diffusion/dpm_solver_config.ts";
 import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/save_grid.ts";
-import { decodeImage, decodeImageRgb8 } from "../images/image.ts";
-import { backendFlag, choiceFlag, CliError, intFlag, numberFlag, runCli } from "./_cli.ts";
+import { decodeImage } from "../images/image.ts";
+import { backendFlag, choiceFlag, CliError, etaFlag, intFlag, runCli, seedFlag } from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
+import { assertFiniteImages } from "./_finite_images.ts";
+import { checkSteps } from "./_check_steps.ts";
+import { readMask } from "./_inpaint_mask.ts";
 
 const COMMAND = {
   usage: "deno task inpaint [flags]",
@@ -47,8 +50,8 @@ async function main(): Promise<number> {
   }
   const n = intFlag("n", flags.n, 4);
   const resample = intFlag("resample", flags.resample, 1);
-  const eta = numberFlag("eta", flags.eta, 0);
-  const seed = intFlag("seed", flags.seed, 0, 0);
+  const eta = etaFlag(flags.eta);
+  const seed = seedFlag(flags.seed, 0);
   const sampler = choiceFlag("sampler", flags.sampler, ["ddpm", "ddim", "dpm"], "ddpm");
   if (sampler === "dpm" && resample > 1) {
     // A multistep solver's history assumes each step is taken once, in order.
@@ -70,21 +73,16 @@ async function main(): Promise<number> {
     flags.steps,
     sampler === "ddim" ? Math.min(50, T) : sampler === "dpm" ? Math.min(20, T) : T,
   );
-  if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);
+  checkSteps(scheduler, steps, model.what);
   const { resolution, inChannels } = model.unet.config;
   const shape: [number, number, number, number] = [1, resolution, resolution, inChannels];
-  const pixels = await decodeImage(await readInput("image", flags.image), {
+  const imageBytes = await readInput("image", flags.image);
+  const pixels = await decodeImage(imageBytes, { resolution, name: flags.image });
+  const known = await readMask(
+    { flag: "image", path: flags.image, bytes: imageBytes },
+    { flag: "mask", path: flags.mask, bytes: await readInput("mask", flags.mask) },
     resolution,
-    name: flags.image,
-  });
-  const rgb = await decodeImageRgb8(await readInput("mask", flags.mask), {
-    resolution,
-    name: flags.mask,
-  });
-  const known = new Float32Array(resolution * resolution);
-  for (let i = 0; i < known.length; i++) {
-    known[i] = rgb[3 * i] + rgb[3 * i + 1] + rgb[3 * i + 2] >= 3 * 128 ? 1 : 0;
-  }
+  );
   const image = tf.tile(tf.tensor4d(pixels, shape), [n, 1, 1, 1]) as tf.Tensor4D;
   const mask = tf.tensor4d(known, [1, resolution, resolution, 1]);
   const holes = known.length - known.reduce((s, v) => s + v, 0);
@@ -104,6 +102,7 @@ async function main(): Promise<number> {
     seed,
     onStep: ({ step }) => progress.update(step + 1),
   });
+  await assertFiniteImages(filled, `The completions of ${model.what}`);
   // The input with its hole shown in grey (0), then the completions.
   const input = tf.tidy(() => image.slice([0, 0, 0, 0], shape).mul(mask) as tf.Tensor4D);
   const grid = tf.concat([input, filled]) as tf.Tensor4D;

@@ -6,10 +6,11 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../images/image.ts";
-import { backendFlag, CliError, intFlag, runCli } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, runCli, seedFlag } from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
 import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
+import { assertFiniteImages } from "./_finite_images.ts";
 
 const COMMAND = {
   usage: "deno task interpolate [flags]",
@@ -36,8 +37,14 @@ async function main(): Promise<number> {
   if (!flags) return 0;
   if (!flags.a || !flags.b) throw new CliError("Pass both --a and --b: the images to interpolate");
   const lambdas = intFlag("lambdas", flags.lambdas, 11, 2);
-  const seed = intFlag("seed", flags.seed, 0, 0);
-  const ts = (flags.t ?? "500").split(",").map((s) => intFlag("t", s.trim(), 500, 0));
+  const seed = seedFlag(flags.seed, 0);
+  const items = (flags.t ?? "500").split(",").map((s) => s.trim());
+  if (items.includes("")) {
+    throw new CliError(
+      `--t has an empty item: "${flags.t}"; give steps separated by commas, e.g. 250,500,750`,
+    );
+  }
+  const ts = items.map((s) => intFlag("t", s, 500, 0));
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "interpolation.png";
   await setBackend(backend);
@@ -79,6 +86,7 @@ async function main(): Promise<number> {
     row.dispose();
   }
   const grid = tf.concat(rows) as tf.Tensor4D;
+  await assertFiniteImages(grid, `The interpolations of ${model.what}`);
   await saveGrid(grid, out, { cols: lambdas + 2 });
   console.log(
     `wrote ${_showName(out)} (${ts.length} row(s) of ${lambdas} interpolations between a and b)`,

@@ -12,9 +12,11 @@ import { saveGif } from "../io/save_gif.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import type { SampleConfig } from "../presets/presets.ts";
 import { loadModel } from "./_load_model.ts";
-import { backendFlag, choiceFlag, CliError, intFlag, numberFlag, runCli } from "./_cli.ts";
+import { backendFlag, choiceFlag, CliError, etaFlag, intFlag, runCli, seedFlag } from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
+import { assertFiniteImages } from "./_finite_images.ts";
+import { checkSteps } from "./_check_steps.ts";
 import {
   imageFileName,
   parseShard,
@@ -76,9 +78,9 @@ async function main(): Promise<number> {
   const flags = parseCommand(COMMAND, Deno.args);
   if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
-  const seed = intFlag("seed", flags.seed, 0, 0);
+  const seed = seedFlag(flags.seed, 0);
   const chunk = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
-  const eta = numberFlag("eta", flags.eta, 0);
+  const eta = etaFlag(flags.eta);
   const frameCount = intFlag("frame-count", flags["frame-count"], 20, 2);
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "samples.png";
@@ -108,8 +110,7 @@ async function main(): Promise<number> {
     : sampler === "dpm"
     ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(schedulerConfig))
     : new DDPMScheduler(schedulerConfig);
-  const T = scheduler.config.numTrainTimesteps;
-  if (steps > T) throw new CliError(`--steps must be at most T = ${T}: got ${steps}`);
+  checkSteps(scheduler, steps, what);
 
   if (flags["out-dir"]) {
     if (flags.out || flags.frames || flags.progressive) {
@@ -192,6 +193,7 @@ async function main(): Promise<number> {
       if (flags.progressive && frameSteps.has(step)) progression.push(predOriginalSample.clone());
     },
   });
+  await assertFiniteImages(images, `The samples of ${what}`);
   await saveGrid(images, out, { cols });
   console.log(
     `wrote ${_showName(out)} (${n} image${

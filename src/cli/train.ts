@@ -5,9 +5,18 @@ import { detectLauncher } from "../distributed/launcher.ts";
 import type { PresetName } from "../presets/presets.ts";
 import { train } from "../train/train.ts";
 import type { TrainConfig } from "../presets/train_config.ts";
-import { backendFlag, CliError, intFlag, numberFlag, presetFlag, runCli } from "./_cli.ts";
+import {
+  backendFlag,
+  CliError,
+  intFlag,
+  numberFlag,
+  presetFlag,
+  runCli,
+  seedFlag,
+} from "./_cli.ts";
 import { type Command, flag, FLAGS, type FlagSpec, parseCommand } from "./_flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
+import { resumeHint } from "./_resume_hint.ts";
 
 const COMMAND = {
   usage: "deno task train [flags]",
@@ -45,7 +54,10 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
       type: "boolean",
       help: "continue the run in --out from its last checkpoint (default: off)",
     },
-    seed: flag("N", "seed of the weights, the shuffle and the noise (default 0)"),
+    seed: flag(
+      "N",
+      "seed of the weights, the shuffle and the noise, 0 to 4294967295\n(default 0)",
+    ),
     distributed: flag(
       "KIND",
       "mpi: data-parallel over the ranks of an MPI job; none: one process\n" +
@@ -79,7 +91,7 @@ async function main(): Promise<number> {
   if (given("checkpoint-every")) {
     overrides.checkpointEvery = intFlag("checkpoint-every", flags["checkpoint-every"], 0);
   }
-  const seed = given("seed") ? intFlag("seed", flags.seed, 0, 0) : undefined;
+  const seed = given("seed") ? seedFlag(flags.seed, 0) : undefined;
   const backend = backendFlag(flags.backend);
   const outDir = flags.out ?? `runs/${presetName}`;
   const data = flags.data;
@@ -157,9 +169,7 @@ async function main(): Promise<number> {
     }`,
   );
   console.log(`  sample it:  deno task sample --checkpoint ${_showName(outDir)} --out samples.png`);
-  console.log(
-    `  continue:   deno task train --out ${_showName(outDir)} --resume --steps ${result.step * 2}`,
-  );
+  console.log(`  ${resumeHint(_showName(outDir), result)}`);
   return result.status === "interrupted" ? exitCode : 0;
 }
 

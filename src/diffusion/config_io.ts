@@ -153,6 +153,13 @@ export function resolveSchedulerConfig(partial: Partial<SchedulerConfig> = {}): 
     out[key] = given[key];
   }
   const config = out as unknown as SchedulerConfig;
+  // Every timestep, offset included, must be one of the T the model was trained on.
+  if (config.stepsOffset >= config.numTrainTimesteps) {
+    throw new RangeError(
+      `Invalid scheduler config: stepsOffset must be below numTrainTimesteps ` +
+        `(${config.numTrainTimesteps}): got ${config.stepsOffset}`,
+    );
+  }
   if (config.trainedBetas !== null) {
     config.trainedBetas = Array.from(config.trainedBetas);
     if (config.trainedBetas.length !== config.numTrainTimesteps) {

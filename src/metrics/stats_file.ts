@@ -10,6 +10,7 @@ import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { MAX_NPZ_BYTES, readNpz, writeNpz } from "../formats/npy.ts";
 import { _showName } from "../_terminal_text.ts";
 import type { ActivationStats } from "./frechet_distance.ts";
+import { _checkStatsValues } from "./_check_stats_values.ts";
 
 /**
  * Reads `mu` and `sigma` from a `.npz` file (float64 or float32, any of NumPy's layouts).
@@ -17,7 +18,8 @@ import type { ActivationStats } from "./frechet_distance.ts";
  * @param path The file.
  * @returns The statistics in float64.
  * @throws {InputError} When the file is missing; {@linkcode FormatError} when it is not a
- *   `.npz` with `mu` of shape (d,) and `sigma` of shape (d, d).
+ *   `.npz` with `mu` of shape (d,) and `sigma` of shape (d, d), d >= 1, all finite, `sigma`
+ *   symmetric with a non-negative diagonal.
  *
  * @example
  * ```ts
@@ -74,6 +76,7 @@ export async function loadActivationStats(
       `${shown}: mu has shape (${mu.shape}) and sigma (${sigma.shape}); expected (d,) and (d, d)`,
     );
   }
+  _checkStatsValues(mu.data, sigma.data, d, shown);
   // `n`, the image count, is ours (pytorch-fid ignores it); merging shards needs it. Read on its
   // own, so that another tool's `n` that is not a float leaves FID working (merging then says
   // that the count is missing).

@@ -2,7 +2,7 @@
 // a torn last line, or any line that is not a metrics record.
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
 
-/** One parsed line: at least a step and a loss. */
+/** One parsed line: at least a step and a loss (NaN for a skipped step). */
 export interface _MetricsRecord {
   step: number;
   loss: number;
@@ -30,7 +30,11 @@ export async function _rewindMetrics(path: string, step: number): Promise<_Metri
     let rec: _MetricsRecord | undefined;
     try {
       const parsed = JSON.parse(line);
-      if (Number.isInteger(parsed?.step) && typeof parsed.loss === "number") rec = parsed;
+      // A skipped step logs its non-finite loss as null (what JSON makes of NaN): a record.
+      const skipped = parsed?.skipped === true && parsed.loss === null;
+      if (Number.isInteger(parsed?.step) && (typeof parsed.loss === "number" || skipped)) {
+        rec = skipped ? { ...parsed, loss: NaN } : parsed;
+      }
     } catch {
       // torn or garbage; counted below
     }

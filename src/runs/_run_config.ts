@@ -9,6 +9,8 @@ import type { RunConfig, RunRequest } from "./run_config.ts";
 import { validateRunConfig } from "./validate_run_config.ts";
 import { validateTrainConfig } from "./validate_train_config.ts";
 import { _sweepTempFiles } from "./_sweep_temp_files.ts";
+import { _checkCheckpointFits } from "./_checkpoint_header.ts";
+import { _checkSeed } from "./_check_seed.ts";
 
 /**
  * Returns the run's config and `save`, which sweeps temp files of interrupted writes and writes
@@ -21,7 +23,8 @@ export async function _resolveRunConfig(
 ): Promise<{ run: RunConfig; save: () => Promise<void> }> {
   const { outDir } = opts;
   const configPath = `${outDir}/config.json`;
-  const hasCheckpoints = (await listCheckpoints(outDir)).length > 0;
+  const checkpoints = await listCheckpoints(outDir);
+  const hasCheckpoints = checkpoints.length > 0;
   if (!opts.resume && hasCheckpoints) {
     throw new InputError(
       `Cannot start a new run in ${outDir}: it already holds checkpoints. ` +
@@ -29,6 +32,7 @@ export async function _resolveRunConfig(
     );
   }
   let run: RunConfig | undefined;
+  let changes: string[] = [];
   if (opts.resume) {
     const text = await Deno.readTextFile(configPath).catch((err) => {
       if (err instanceof Deno.errors.NotFound) return undefined;
@@ -45,11 +49,14 @@ export async function _resolveRunConfig(
         );
       }
       run = validateRunConfig(json, configPath);
-      const changes = applyResumeChanges(run, opts);
+      // The checkpoint the resume will load must fit before anything is recorded.
+      if (hasCheckpoints) {
+        await _checkCheckpointFits(checkpoints[checkpoints.length - 1], run.unet, configPath);
+      }
+      changes = applyResumeChanges(run, opts);
       if (changes.length === 0) {
         return { run, save: async () => void await _sweepTempFiles(outDir) };
       }
-      console.error(`ddpm: resuming with ${changes.join(", ")} (recorded in config.json)`);
     } else if (hasCheckpoints) {
       throw new CheckpointError(
         `Cannot resume ${outDir}: it holds checkpoints but no config.json, which says what ` +
@@ -61,6 +68,7 @@ export async function _resolveRunConfig(
   try {
     validateUNetConfig(run.unet);
     validateTrainConfig(run.train);
+    _checkSeed(run.seed);
   } catch (err) {
     if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
     throw new InputError(`Cannot train: ${err.message}`, { cause: err });
@@ -70,6 +78,10 @@ export async function _resolveRunConfig(
     await _sweepTempFiles(outDir);
     await Deno.mkdir(`${outDir}/checkpoints`, { recursive: true });
     await _writeFileAtomic(configPath, JSON.stringify(final, null, 2) + "\n");
+    if (changes.length) {
+      console.error(`ddpm: resuming with ${changes.join(", ")} (recorded in config.json)`);
+      changes = [];
+    }
   };
   return { run, save };
 }

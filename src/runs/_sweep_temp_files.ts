@@ -20,8 +20,21 @@ function mayBeAlive(pid: number): boolean {
  * says so on stderr. Returns the paths removed.
  */
 export async function _sweepTempFiles(runDir: string): Promise<string[]> {
+  return await _sweepTempFilesIn([runDir, `${runDir}/checkpoints`]);
+}
+
+/**
+ * Deletes the `*.tmp-PID` files of dead writers in the given folders (missing ones are
+ * skipped), saying so on stderr. With `minAgeMs`, only files not modified for that long: for a
+ * folder other machines may write to, whose process ids mean nothing here.
+ */
+export async function _sweepTempFilesIn(
+  dirs: string[],
+  opts: { minAgeMs?: number } = {},
+): Promise<string[]> {
+  const { minAgeMs } = opts;
   const removed: string[] = [];
-  for (const dir of [runDir, `${runDir}/checkpoints`]) {
+  for (const dir of dirs) {
     let entries: Deno.DirEntry[];
     try {
       entries = await Array.fromAsync(Deno.readDir(dir));
@@ -34,6 +47,10 @@ export async function _sweepTempFiles(runDir: string): Promise<string[]> {
     for (const entry of entries) {
       const m = TEMP.exec(entry.name);
       if (!entry.isFile || !m || mayBeAlive(Number(m[1]))) continue;
+      if (minAgeMs !== undefined) {
+        const mtime = (await Deno.stat(`${dir}/${entry.name}`).catch(() => null))?.mtime;
+        if (!mtime || Date.now() - mtime.getTime() < minAgeMs) continue;
+      }
       await Deno.remove(`${dir}/${entry.name}`);
       removed.push(`${dir}/${entry.name}`);
     }

@@ -9,6 +9,8 @@ import * as tf from "@tensorflow/tfjs";
 import { InputError } from "../errors.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
+import { _checkpointStep } from "./_checkpoint_step.ts";
+import { _checkFinite } from "./_check_finite.ts";
 
 /** A checkpoint that cannot be read or does not fit the model. */
 export class CheckpointError extends InputError {
@@ -109,7 +111,8 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
  *
  * @param path The checkpoint file.
  * @returns The state, as new tensors the caller owns.
- * @throws {CheckpointError} when the file is missing, corrupt, or not a ddpm checkpoint.
+ * @throws {CheckpointError} when the file is missing, corrupt, not a ddpm checkpoint, records
+ *   no valid step, or holds a non-finite value (naming the tensor).
  *
  * @example
  * ```ts
@@ -150,6 +153,8 @@ export async function loadCheckpoint(path: string): Promise<CheckpointState> {
         "For a diffusers model folder use --pretrained.",
     );
   }
+  const step = _checkpointStep(metadata.step, path);
+  _checkFinite(tensors, path);
   const groups: Record<string, Map<string, tf.Tensor>> = {};
   for (const [key, value] of tensors) {
     const slash = key.indexOf("/");
@@ -158,7 +163,7 @@ export async function loadCheckpoint(path: string): Promise<CheckpointState> {
   }
   if (!groups.model) throw new CheckpointError(`${path} holds no model weights`);
   return {
-    step: Number(metadata.step),
+    step,
     model: groups.model,
     ema: groups.ema ?? groups.model,
     adamM: groups.adam_m,

@@ -13,6 +13,7 @@ import {
 } from "./checkpoint.ts";
 import type { RunConfig } from "./run_config.ts";
 import { validateRunConfig } from "./validate_run_config.ts";
+import { _checkCheckpointFits } from "./_checkpoint_header.ts";
 
 /** A model restored from a training run. */
 export interface LoadedRun {
@@ -79,6 +80,8 @@ export async function loadRun(path: string, opts: { ema?: boolean } = {}): Promi
     });
   }
   const config: RunConfig = validateRunConfig(json, `${runDir}/config.json`);
+  // From the header, before any weights are built: the config may describe a far larger model.
+  await _checkCheckpointFits(checkpoint, config.unet, `${runDir}/config.json`);
   const state = await loadCheckpoint(checkpoint);
   const unet = createUNetFromConfig(config.unet);
   try {

@@ -10,6 +10,7 @@ import { presets } from "../presets/presets.ts";
 import { CheckpointError } from "./checkpoint.ts";
 import type { RunConfig } from "./run_config.ts";
 import { validateTrainConfig } from "./validate_train_config.ts";
+import { _checkSeed } from "./_check_seed.ts";
 
 /**
  * Checks the parsed contents of a run's `config.json`: the format marker, the preset name,
@@ -64,9 +65,7 @@ export function validateRunConfig(json: unknown, path: string): RunConfig {
     if (typeof run.data !== "string" || run.data === "") {
       throw new TypeError(`data must be a non-empty string: got ${JSON.stringify(run.data)}`);
     }
-    if (!Number.isSafeInteger(run.seed) || (run.seed as number) < 0) {
-      throw new RangeError(`seed must be an integer >= 0: got ${JSON.stringify(run.seed)}`);
-    }
+    _checkSeed(run.seed);
     return json as RunConfig;
   } catch (err) {
     if (!(err instanceof TypeError || err instanceof RangeError)) throw err;

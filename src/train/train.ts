@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { _withRunLock } from "../runs/_run_lock.ts";
 import { saveLossPlot } from "../runs/loss_plot.ts";
 import { _resume } from "./_resume.ts";
 import { _sampleGridDue, _writeSampleGrid } from "./_sample_grid.ts";
@@ -49,6 +50,12 @@ import { _DataParallel, _resolveRunConfigOnRanks } from "./_data_parallel.ts";
  * ```
  */
 export async function train(opts: TrainOptions): Promise<TrainResult> {
+  // Rank 0 alone reads and writes the run folder, so it alone holds the folder's lock.
+  if ((opts.collective?.rank ?? 0) !== 0) return await trainLocked(opts);
+  return await _withRunLock(opts.outDir, () => trainLocked(opts));
+}
+
+async function trainLocked(opts: TrainOptions): Promise<TrainResult> {
   const { outDir, signal } = opts;
   // config.json is written only once the data has loaded, so a refused start changes nothing.
   // Data-parallel: rank 0 alone reads and writes the run folder and sends its state to all.

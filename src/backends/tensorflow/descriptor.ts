@@ -15,8 +15,8 @@ import { _tfjsNodeInstalled } from "./_tfjs_node_installed.ts";
 const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
 
 /**
- * The tensorflow backend. Under "auto" it is tried only when a package is installed with its
- * native library (so "auto" never downloads one); named, it imports whichever loads. Its memory
+ * The tensorflow backend, tried only when a package is installed with its native library (so
+ * neither "auto" nor the name ever downloads one). Its memory
  * budget is `DDPM_GPU_MEMORY`, where set.
  *
  * @example
@@ -35,10 +35,12 @@ export const tensorflowBackend: BackendDescriptor = {
   },
   present: () => Boolean(tf.findBackend("tensorflow")) || TFJS_NODE_PACKAGES.some(isInstalled),
   async start(auto) {
-    if (!(await loadTfjsNode(auto))) {
+    // Only an installed copy, named or not: importing a missing package makes Deno download
+    // it, and without its install script it cannot load anyway.
+    if (!(await loadTfjsNode(true))) {
       throw new BackendUnavailableError(
         'Cannot start backend "tensorflow": neither npm:@tensorflow/tfjs-node-gpu nor ' +
-          "npm:@tensorflow/tfjs-node could be loaded. Install one with " +
+          "npm:@tensorflow/tfjs-node is installed with its native library. Install one with " +
           `\`deno add npm:@tensorflow/tfjs-node-gpu@${TFJS_VERSION}\` (CUDA 11.2, cuDNN 8.1) and ` +
           'allow its install script (`"allowScripts"` in deno.json), or use --backend wasm.',
       );

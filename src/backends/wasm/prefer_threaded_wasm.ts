@@ -13,6 +13,7 @@ import {
 import { _startedBackend } from "../_tfjs_internals.ts";
 import { _wasmDescriptor } from "./_wasm_descriptor.ts";
 import { registerBackendDescriptor } from "../../kernels/backend_registry.ts";
+import { _wasmThreadsFromEnv } from "./_wasm_threads_env.ts";
 
 /** The priority tfjs-backend-wasm registers "wasm" with. */
 const WASM_PRIORITY = 2;
@@ -59,12 +60,15 @@ export function preferThreadedWasm(): Promise<string> {
 
 async function choose(): Promise<string> {
   if (_startedBackend("wasm")) return "single-thread SIMD build: it had already started";
-  const threads = wantedThreads();
-  let why = threadsReason();
+  const fromEnv = _wasmThreadsFromEnv(envText(), MAX_WASM_THREADS);
+  const threads = fromEnv.threads ??
+    Math.min(navigator.hardwareConcurrency ?? 1, MAX_WASM_THREADS);
+  let why = fromEnv.threads !== undefined ? "DDPM_WASM_THREADS=1" : "one CPU core";
   if (threads > 1) {
     try {
       startedThreads = await registerThreadedWasm("wasm", threads);
-      return `threaded SIMD build, ${threads} threads`;
+      return `threaded SIMD build, ${threads} threads` +
+        (fromEnv.note ? ` (${fromEnv.note})` : "");
     } catch (err) {
       why = `the threaded build did not start: ${(err as Error)?.message ?? err}`;
     }
@@ -110,23 +114,10 @@ export async function registerThreadedWasm(name: string, threads: number): Promi
   return started;
 }
 
-function wantedThreads(): number {
-  const fromEnv = envThreads();
-  if (fromEnv !== undefined) return Math.min(fromEnv, MAX_WASM_THREADS);
-  return Math.min(navigator.hardwareConcurrency ?? 1, MAX_WASM_THREADS);
-}
-
-function threadsReason(): string {
-  return envThreads() !== undefined ? "DDPM_WASM_THREADS=1" : "one CPU core";
-}
-
-function envThreads(): number | undefined {
-  let text: string | undefined;
+function envText(): string | undefined {
   try {
-    text = Deno.env.get("DDPM_WASM_THREADS");
+    return Deno.env.get("DDPM_WASM_THREADS");
   } catch {
     return undefined; // no --allow-env
   }
-  const n = Number(text);
-  return text && Number.isInteger(n) && n >= 1 ? n : undefined;
 }
