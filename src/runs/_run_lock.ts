@@ -1,16 +1,16 @@
 // One training run per run folder. Two runs writing the same folder interleave metrics.jsonl
-// and leave config.json and the checkpoints of whichever wrote last, so a run holds
-// `<out>/train.lock` (created with createNew, so exactly one process wins) for its whole life.
-// A lock whose process is gone (kill -9, a crash) is taken over, saying so.
+// and leave config.json and the checkpoints of whichever wrote last, so a run holds an
+// exclusive lock on `<out>/train.lock` for its whole life.
+//
+// The lock is the kernel's (flock through FsFile.tryLock), not the file's existence: the
+// kernel drops it when its process ends, however it ends (kill -9 included), so a stale lock
+// never blocks a run and needs no check of whether a process id is alive, which Deno allows
+// only with --allow-all (/proc/PID) or --allow-run (kill). The file records its holder's
+// process id and host for the message of the run that is refused, and is emptied on release;
+// finding a record there on taking the lock means its run ended without releasing it.
 import { InputError } from "../errors.ts";
 
 const LOCK = "train.lock";
-
-interface Holder {
-  pid: number;
-  host: string;
-  started: string;
-}
 
 /** This machine's name, or "" where the permission to ask is missing. */
 function hostname(): string {
@@ -21,83 +21,63 @@ function hostname(): string {
   }
 }
 
-/** True unless /proc says the process is gone (or there is no /proc to ask: assume alive). */
-function isAlive(pid: number): boolean {
-  if (pid === Deno.pid) return true;
+function describe(text: string): string | undefined {
   try {
-    Deno.statSync("/proc/self");
+    const h = JSON.parse(text);
+    if (Number.isSafeInteger(h?.pid) && typeof h.host === "string") {
+      return `process ${h.pid} on ${h.host || "an unknown host"}, since ${h.started}`;
+    }
   } catch {
-    return true;
-  }
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function readHolder(path: string): Promise<Holder | undefined> {
-  try {
-    const h = JSON.parse(await Deno.readTextFile(path));
-    if (Number.isSafeInteger(h?.pid) && typeof h.host === "string") return h;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw err;
+    // empty (released) or not ours
   }
   return undefined;
 }
 
 /**
  * Takes the run folder's lock, creating the folder if needed, and returns its release. Refuses
- * with an InputError naming the process that holds it; takes over the lock of a process of
- * this machine that is gone.
+ * with an InputError naming the process that holds it.
  */
 export async function _lockRun(outDir: string): Promise<() => Promise<void>> {
   const existed = await Deno.stat(outDir).then(() => true, () => false);
   await Deno.mkdir(outDir, { recursive: true });
   const path = `${outDir}/${LOCK}`;
-  const me: Holder = { pid: Deno.pid, host: hostname(), started: new Date().toISOString() };
-  for (let attempt = 0;; attempt++) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      try {
-        await file.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
-      } finally {
-        file.close();
-      }
-      return async () => {
-        // Only our own lock: a run that took over a lock it thought stale must keep its own.
-        const holder = await readHolder(path).catch(() => undefined);
-        if (holder?.pid === me.pid && holder.host === me.host && holder.started === me.started) {
-          await Deno.remove(path).catch(() => {});
-        }
-        // A start refused before writing anything leaves no empty folder behind.
-        if (!existed) await Deno.remove(outDir).catch(() => {});
-      };
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    }
-    let holder: Holder | undefined;
-    try {
-      holder = await readHolder(path);
-    } catch {
-      if (attempt < 5) continue; // released between our create and our read: try again
-    }
-    const stale = holder !== undefined && holder.host === me.host && !isAlive(holder.pid);
-    if (!stale || attempt > 0) {
-      const who = holder
-        ? `process ${holder.pid} on ${holder.host || "an unknown host"}, since ${holder.started}`
-        : "a process that is still writing the lock";
+  const file = await Deno.open(path, { read: true, write: true, create: true });
+  let locked = false;
+  try {
+    locked = await file.tryLock(true);
+    const previous = describe(await Deno.readTextFile(path));
+    if (!locked) {
       throw new InputError(
-        `Cannot train in ${outDir}: another training run holds it (${who}). Wait for it to ` +
-          `finish or choose another --out; if that process is gone, delete ${path}.`,
+        `Cannot train in ${outDir}: another training run holds it (${
+          previous ?? "a process that is starting"
+        }). Wait for it to finish, or choose another --out.`,
       );
     }
-    console.error(
-      `ddpm: took over ${path} from process ${holder!.pid}, which is gone (killed or crashed)`,
-    );
-    await Deno.remove(path).catch(() => {});
+    if (previous) {
+      console.error(`ddpm: took over ${path} from ${previous}, which ended without releasing it`);
+    }
+    const me = { pid: Deno.pid, host: hostname(), started: new Date().toISOString() };
+    await file.truncate(0);
+    await file.seek(0, Deno.SeekMode.Start);
+    await file.write(new TextEncoder().encode(JSON.stringify(me) + "\n"));
+  } catch (err) {
+    if (locked) await file.unlock().catch(() => {});
+    file.close();
+    throw err;
   }
+  return async () => {
+    try {
+      await file.truncate(0);
+    } finally {
+      await file.unlock().catch(() => {});
+      file.close();
+    }
+    // A new folder whose start was refused before anything was written is removed again.
+    if (!existed) {
+      const names = await Array.fromAsync(Deno.readDir(outDir), (e) => e.name);
+      if (names.length === 1 && names[0] === LOCK) await Deno.remove(outDir, { recursive: true });
+    }
+  };
 }
 
 /** Runs `fn` holding the run folder's lock, releasing it however `fn` ends. */
