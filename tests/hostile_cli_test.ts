@@ -116,13 +116,45 @@ Deno.test({
     await Deno.writeFile(`${tmp}/b.npz`, writeNpz({ mu, sigma: notPsd }));
 
     const sample1 = ["sample", "--n", "1", "--steps", "2", "--backend", "wasm"];
-    const inpaint1 = ["inpaint", "--checkpoint", run, "--image", `${tmp}/a.png`, "--n", "1"];
+    const fromRun = [...sample1, "--checkpoint", run, "--out", `${tmp}/s.png`];
+    const inpaint1 = [
+      "inpaint",
+      "--checkpoint",
+      run,
+      "--image",
+      `${tmp}/a.png`,
+      "--n",
+      "1",
+      "--steps",
+      "2",
+    ];
     const cases: [string[], number, RegExp, Record<string, string>?][] = [
-      [["train", "--seed", "99999999999999999999", "--out", `${tmp}/seeded`], 2, /--seed/],
-      [["sample", "--seed", "4294967296"], 2, /--seed must be an integer in \[0, 4294967295\]/],
-      [["sample", "--eta", "1e308"], 2, /--eta must be a number in \[0, 1\]/],
       [
-        ["interpolate", "--a", `${tmp}/a.png`, "--b", `${tmp}/a.png`, "--t", "10,,20"],
+        ["train", "--seed", "99999999999999999999", "--steps", "1", "--out", `${tmp}/seeded`],
+        2,
+        /--seed/,
+      ],
+      // With a model and an output that work, so that only the flag can fail.
+      [[...fromRun, "--seed", "4294967296"], 2, /--seed must be an integer in \[0, 4294967295\]/],
+      [
+        [...fromRun, "--eta", "1e308", "--sampler", "ddim"],
+        2,
+        /--eta must be a number in \[0, 1\]/,
+      ],
+      [
+        [
+          "interpolate",
+          "--checkpoint",
+          run,
+          "--a",
+          `${tmp}/a.png`,
+          "--b",
+          `${tmp}/a.png`,
+          "--t",
+          "10,,20",
+          "--out",
+          `${tmp}/i.png`,
+        ],
         2,
         /--t has/,
       ],
@@ -214,8 +246,6 @@ Deno.test({
       stderr += value;
     }
     const second = await task(["train", ...args, "--steps", "5", "--backend", "wasm"]);
-    const line = errorLine(second, 2, "second train");
-    assert.match(line, /another training run holds it \(process \d+ on /);
     first.kill("SIGTERM");
     const [status, stdout] = await Promise.all([
       first.status,
@@ -224,6 +254,8 @@ Deno.test({
         for (;;) if ((await reader.read()).done) break;
       })(),
     ]);
+    const line = errorLine(second, 2, "second train");
+    assert.match(line, /another training run holds it \(process \d+ on /);
     assert.equal(status.code, 143, stdout);
     assert.match(stdout, /interrupted at step (\d+)/);
     assert.match(stdout, new RegExp(`continue: +deno task train --out ${out} --resume\\n`));
