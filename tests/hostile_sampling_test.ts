@@ -11,7 +11,7 @@ import { startDemoServer } from "../src/cli/_demo_server.ts";
 import { FormatError } from "../src/errors.ts";
 import { writeNpz } from "../src/formats/npy.ts";
 import { loadActivationStats } from "../src/metrics/stats_file.ts";
-import { _wasmThreadsFromEnv } from "../src/backends/_wasm_threads_env.ts";
+import { _wasmThreadsFromEnv } from "../src/backends/wasm/_wasm_threads_env.ts";
 import { InputError } from "../src/errors.ts";
 import { assert } from "./_assert.ts";
 

@@ -2,10 +2,9 @@
 // every non-finite step. Sampling from such weights gives an all-black picture and exit 0, so
 // the file is refused where it is read, naming the tensor.
 import type { HostTensor } from "../formats/safetensors.ts";
-import { CheckpointError } from "./checkpoint.ts";
 
 /**
- * Throws a CheckpointError naming the first tensor (and index) of `tensors` that holds a
+ * Throws a RangeError (the caller makes it a CheckpointError) naming the first tensor (and index) of `tensors` that holds a
  * value that is not finite.
  */
 export function _checkFinite(tensors: Map<string, HostTensor>, path: string): void {
@@ -13,7 +12,7 @@ export function _checkFinite(tensors: Map<string, HostTensor>, path: string): vo
     for (let i = 0; i < data.length; i++) {
       // v - v is 0 for finite v, NaN for NaN and both infinities.
       if (data[i] - data[i] !== 0) {
-        throw new CheckpointError(
+        throw new RangeError(
           `${path}: tensor ${name} holds ${data[i]} at index ${i}; a trained checkpoint holds ` +
             "only finite values, so the file is damaged: use an earlier checkpoint of the run.",
         );

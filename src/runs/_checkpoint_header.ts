@@ -82,7 +82,12 @@ export async function _readCheckpointHeader(path: string): Promise<_CheckpointHe
           "For a diffusers model folder use --pretrained.",
       );
     }
-    _checkpointStep(metadata.step, path);
+    try {
+      _checkpointStep(metadata.step, path);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new CheckpointError(err.message, { cause: err });
+    }
     return { metadata, shapes };
   } finally {
     file.close();

@@ -153,8 +153,14 @@ export async function loadCheckpoint(path: string): Promise<CheckpointState> {
         "For a diffusers model folder use --pretrained.",
     );
   }
-  const step = _checkpointStep(metadata.step, path);
-  _checkFinite(tensors, path);
+  let step: number;
+  try {
+    step = _checkpointStep(metadata.step, path);
+    _checkFinite(tensors, path);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new CheckpointError(err.message, { cause: err });
+  }
   const groups: Record<string, Map<string, tf.Tensor>> = {};
   for (const [key, value] of tensors) {
     const slash = key.indexOf("/");
