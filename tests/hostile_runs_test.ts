@@ -132,8 +132,8 @@ Deno.test({
     const steps = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n")
       .map((l) => JSON.parse(l).step);
     assert.deepEqual(steps, Array.from({ length: steps.length }, (_, i) => i + 1));
-    // Released: emptied, so the next run takes it without a word.
-    assert.equal(await Deno.readTextFile(`${dir}/train.lock`), "");
+    // Released: removed, so the next run takes it without a word.
+    await assert.rejects(() => Deno.stat(`${dir}/train.lock`), Deno.errors.NotFound);
   },
 });
 
@@ -151,7 +151,7 @@ Deno.test({
       lines.some((l) => /took over .*train\.lock from process 999999999 on vm/.test(l)),
       lines.join("\n"),
     );
-    assert.equal(await Deno.readTextFile(`${dir}/train.lock`), "");
+    await assert.rejects(() => Deno.stat(`${dir}/train.lock`), Deno.errors.NotFound);
   },
 });
 
