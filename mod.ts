@@ -120,6 +120,7 @@ export { type Dataset, loadDataset, type LoadDatasetOptions } from "./src/data/d
 export { imagesToGrid } from "./src/images/grid.ts";
 export { type GridOptions, gridPixels } from "./src/images/grid_pixels.ts";
 export { encodePng, type RgbaImage } from "./src/images/png_encode.ts";
+export { decodePng, type DecodePngOptions } from "./src/images/png_decode.ts";
 export type { GifFrame, GifOptions } from "./src/images/gif.ts";
 export { saveGrid } from "./src/io/save_grid.ts";
 export { saveGif } from "./src/io/save_gif.ts";

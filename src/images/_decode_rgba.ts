@@ -1,31 +1,21 @@
 // Decoding a PNG or JPEG into RGBA with its declared size checked first: the part of image
 // decoding shared by the training images and the FID image sources.
-import { Image, ImageType } from "imagescript";
 import { FormatError, LimitError } from "../errors.ts";
 import { _showName } from "../_terminal_text.ts";
 import { _imageSize } from "./_image_size.ts";
+import { _imagescript } from "./_imagescript.ts";
+import { decodePng, MAX_IMAGE_PIXELS } from "./png_decode.ts";
+import type { RgbaImage } from "./png_encode.ts";
+
+export { MAX_IMAGE_PIXELS };
 
 /**
- * The most pixels an image file may declare (4096 x 4096): decoding one costs about 28 bytes
- * per pixel at its peak (the decoder's planes, the RGBA bitmap, the float crop that is
- * resized), 0.48 GB at this cap as measured, so a 750 KB JPEG declaring 8000 x 8000 pixels
- * would cost nearly 2 GB. The size is read from the header, skipping what decoders skip, and
- * larger images (or JPEGs whose size cannot be found) are refused with a {@linkcode LimitError}
- * (a FormatError) before decoding; shrink them first.
- *
- * @example
- * ```ts
- * import { MAX_IMAGE_PIXELS } from "@x/ddpm";
- * if (MAX_IMAGE_PIXELS !== 4096 * 4096) throw new Error(String(MAX_IMAGE_PIXELS));
- * ```
+ * Decodes a PNG or JPEG into RGBA, refusing other formats, corrupt files and images over
+ * {@linkcode MAX_IMAGE_PIXELS} with errors that name the file. PNGs decode in TypeScript
+ * (`png_decode.ts`); JPEGs load imagescript on first use, whose module opens a native codec
+ * and so needs `--allow-ffi` (its JPEG decoder itself is WebAssembly).
  */
-export const MAX_IMAGE_PIXELS = 4096 * 4096;
-
-/**
- * Decodes a PNG or JPEG into imagescript's RGBA image, refusing other formats, corrupt files
- * and images over {@linkcode MAX_IMAGE_PIXELS} with errors that name the file.
- */
-export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Image> {
+export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<RgbaImage> {
   const shown = _showName(name);
   const type = _checkImageType(bytes, name);
   const size = _imageSize(bytes, type);
@@ -43,7 +33,9 @@ export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Imag
         `of ${MAX_IMAGE_PIXELS} (4096 x 4096); shrink it first`,
     );
   }
-  let image: Image;
+  if (type === "png") return await decodePng(bytes, { name: shown });
+  const { Image } = await _imagescript();
+  let image: { width: number; height: number; bitmap: Uint8ClampedArray };
   try {
     image = await Image.decode(bytes);
   } catch (err) {
@@ -57,7 +49,21 @@ export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Imag
   if (!(image.width > 0 && image.height > 0)) {
     throw new FormatError(`Cannot decode ${shown}: the ${type.toUpperCase()} has no pixels`);
   }
-  return image;
+  return { width: image.width, height: image.height, data: image.bitmap };
+}
+
+/** The formats a magic number identifies, for the error that names what a file is. */
+function _imageType(b: Uint8Array): "png" | "jpeg" | "gif" | "tiff" | undefined {
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return "png";
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return "jpeg";
+  if (b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46) return "gif";
+  if (
+    (b[0] === 0x49 && b[1] === 0x49 && b[2] === 0x2a) ||
+    (b[0] === 0x4d && b[1] === 0x4d && b[3] === 0x2a)
+  ) {
+    return "tiff";
+  }
+  return undefined;
 }
 
 /**
@@ -65,7 +71,7 @@ export async function _decodeRgba(bytes: Uint8Array, name: string): Promise<Imag
  * the file when it is not a PNG or JPEG. Enough of a file to call this on is its first 16 bytes.
  */
 export function _checkImageType(head: Uint8Array, name: string): "png" | "jpeg" {
-  const type = head.length >= 8 ? ImageType.getType(head) : null;
+  const type = head.length >= 8 ? _imageType(head) : undefined;
   if (type !== "png" && type !== "jpeg") {
     throw new FormatError(
       `Cannot decode ${_showName(name)}: it is ${

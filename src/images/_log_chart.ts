@@ -1,6 +1,6 @@
 // A line chart on a log scale as PNG bytes: the loss curve of a run and the NLL's terms per
 // timestep are both drawn by it.
-import { Image } from "imagescript";
+import { encodePng } from "./png_encode.ts";
 
 /** One line of the chart: points as [x, log10(y)], joined in order. */
 export interface _ChartLine {
@@ -29,8 +29,7 @@ const GRID = 0xddddddff;
  */
 export async function _logChartPng(chart: _LogChart): Promise<Uint8Array> {
   const { width, height } = chart;
-  const image = new Image(width, height);
-  image.fill(0xffffffff);
+  const image = { width, height, data: new Uint8Array(width * height * 4).fill(255) };
   const logs = chart.lines.flatMap((l) => l.points.map((p) => p[1]));
   if (logs.length > 0) {
     const lo = Math.min(...logs), hi = Math.max(...logs);
@@ -52,18 +51,26 @@ export async function _logChartPng(chart: _LogChart): Promise<Uint8Array> {
       for (let d = -2; d <= 2; d++) drawLine(image, [cx - 2, cy + d], [cx + 2, cy + d], color);
     }
   }
-  return await image.encode();
+  return await encodePng(image);
 }
 
 /** Sets the pixels along the segment from `a` to `b` (clipped to the image). */
-function drawLine(image: Image, a: [number, number], b: [number, number], color: number): void {
+function drawLine(
+  image: { width: number; height: number; data: Uint8Array },
+  a: [number, number],
+  b: [number, number],
+  color: number,
+): void {
   const steps = Math.max(1, Math.ceil(Math.max(Math.abs(b[0] - a[0]), Math.abs(b[1] - a[1]))));
   for (let i = 0; i <= steps; i++) {
     const px = Math.round(a[0] + ((b[0] - a[0]) * i) / steps);
     const py = Math.round(a[1] + ((b[1] - a[1]) * i) / steps);
-    // imagescript pixels are 1-based.
     if (px >= 0 && px < image.width && py >= 0 && py < image.height) {
-      image.setPixelAt(px + 1, py + 1, color);
+      const o = (py * image.width + px) * 4;
+      image.data[o] = color >>> 24;
+      image.data[o + 1] = (color >>> 16) & 0xff;
+      image.data[o + 2] = (color >>> 8) & 0xff;
+      image.data[o + 3] = color & 0xff;
     }
   }
 }

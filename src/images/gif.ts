@@ -4,7 +4,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { Frame, GIF, Image } from "imagescript";
+import type { Frame, Image } from "imagescript";
+import { _imagescript } from "./_imagescript.ts";
 import { _gridImage } from "./_grid_image.ts";
 import { _tensorToRgb8 } from "./_pixels.ts";
 import type { GridOptions } from "./grid_pixels.ts";
@@ -25,7 +26,9 @@ export interface GifOptions extends GridOptions {
 
 /**
  * Encodes frames as an animated GIF that loops forever, every frame shown `delayMs` and the
- * last `holdLastMs`, so the final samples stay on screen.
+ * last `holdLastMs`, so the final samples stay on screen. The encoder is imagescript's native
+ * one, loaded on the first call: writing a GIF needs `--allow-ffi` (see the README's
+ * Permissions).
  *
  * @param frames The frames in order, all the same size once laid out.
  * @param opts Timing, and the grid layout of tensor frames.
@@ -55,6 +58,7 @@ export async function encodeGif(frames: GifFrame[], opts: GifOptions = {}): Prom
       throw new RangeError(`Cannot encode a GIF: ${name} must be in [0, 655350], got ${ms}`);
     }
   }
+  const { Frame, GIF } = await _imagescript();
   const gifFrames: Frame[] = [];
   for (let i = 0; i < frames.length; i++) {
     const image = await frameImage(frames[i], opts, i);
@@ -73,6 +77,7 @@ export async function encodeGif(frames: GifFrame[], opts: GifOptions = {}): Prom
 
 async function frameImage(frame: GifFrame, opts: GridOptions, i: number): Promise<Image> {
   if (frame instanceof Uint8Array) {
+    const { Image } = await _imagescript();
     try {
       return await Image.decode(frame);
     } catch (err) {
@@ -83,5 +88,5 @@ async function frameImage(frame: GifFrame, opts: GridOptions, i: number): Promis
       );
     }
   }
-  return _gridImage(await _tensorToRgb8(frame, `GIF frame ${i}`), opts);
+  return await _gridImage(await _tensorToRgb8(frame, `GIF frame ${i}`), opts);
 }

@@ -56,7 +56,7 @@ export async function decodeImageRgb8(
   const side = Math.min(width, height);
   const x0 = Math.floor((width - side) / 2);
   const y0 = Math.floor((height - side) / 2);
-  const rgba = image.bitmap;
+  const rgba = image.data;
   const rgb = new Float32Array(side * side * 3);
   for (let y = 0; y < side; y++) {
     for (let x = 0; x < side; x++) {

@@ -8,4 +8,5 @@ export * from "./png.ts";
 export * from "./grid.ts";
 export * from "./gif.ts";
 export * from "./png_encode.ts";
+export * from "./png_decode.ts";
 export * from "./grid_pixels.ts";

@@ -115,7 +115,7 @@ function folderSource(root: string, names: string[]): ImageSource {
         const { width, height } = image;
         if (pending.length && (width !== size.width || height !== size.height)) yield flush();
         size = { height, width };
-        const rgba = image.bitmap;
+        const rgba = image.data;
         const rgb = new Uint8Array(width * height * 3);
         for (let p = 0, q = 0; q < rgb.length; p += 4, q += 3) {
           rgb[q] = rgba[p];

@@ -1,5 +1,5 @@
 /**
- * A loss curve as a PNG, drawn with imagescript so that a run folder can be checked at a glance.
+ * A loss curve as a PNG, so that a run folder can be checked at a glance.
  *
  * @module
  */
