@@ -7,7 +7,7 @@ import { CliError, intFlag, runCli } from "./_cli.ts";
 import { flag, MODEL_FLAGS, parseCommand } from "./_flags.ts";
 
 const COMMAND = {
-  usage: "deno task demo [flags]",
+  usage: "ddpm demo [flags]",
   intro: `Serves, on 127.0.0.1 only, a web page that loads the model's weights and samples in the
 browser on WebGPU, WebGL or WebAssembly (the best one that starts; ?backend=wasm in the page's
 address chooses), drawing x_t and the predicted x_0 as the reverse process runs.`,
@@ -20,8 +20,9 @@ address chooses), drawing x_t and the predicted x_0 as the reverse process runs.
   noBackend: true,
 };
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm demo` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   const port = intFlag("port", flags.port, 8000, 0);
   if (port > 65535) throw new CliError(`--port must be at most 65535: got ${port}`);
@@ -45,4 +46,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

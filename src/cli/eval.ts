@@ -12,7 +12,7 @@ import { Progress } from "./_progress.ts";
 import { saveTermsPlot } from "./_terms_plot.ts";
 
 const COMMAND = {
-  usage: "deno task eval [flags]",
+  usage: "ddpm eval [flags]",
   intro: `Evaluates the variational bound on the negative log-likelihood (the paper's eq. 5 and
 Table 1) in bits per dimension: the prior term L_T, the KL terms and the discretized decoder
 L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's models).`,
@@ -42,8 +42,9 @@ L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's 
   },
 };
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm eval` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
   const batch = flags.batch === undefined ? undefined : intFlag("batch", flags.batch, 16);
@@ -118,4 +119,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

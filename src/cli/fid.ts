@@ -16,7 +16,7 @@ import { flag, parseCommand } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
 
 const COMMAND = {
-  usage: "deno task fid [flags]",
+  usage: "ddpm fid [flags]",
   intro: `Computes FID between --samples and --ref as pytorch-fid does (Inception-v3 pool3 features,
 bilinear resize to 299 with align_corners=False, float64 statistics), and with --is the
 Inception Score as torch-fidelity does (10 splits). Prints one line per score.`,
@@ -60,8 +60,9 @@ Inception Score as torch-fidelity does (10 splits). Prints one line per score.`,
   },
 } as const;
 
-async function main(): Promise<number> {
-  const { args, parts } = _mergeParts(Deno.args);
+/** Runs `ddpm fid` with the arguments after its name; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { args, parts } = _mergeParts(argv);
   const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   if (flags["merge-stats"] !== undefined) {
@@ -244,4 +245,4 @@ async function _mergeStats(out: string, parts: string[]): Promise<string> {
   return out;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

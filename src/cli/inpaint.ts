@@ -18,7 +18,7 @@ import { checkSteps } from "./_check_steps.ts";
 import { readMask } from "./_inpaint_mask.ts";
 
 const COMMAND = {
-  usage: "deno task inpaint [flags]",
+  usage: "ddpm inpaint [flags]",
   intro: `Fills the unknown part of an image with the model's reverse process, re-noising the known
 part to every step's noise level (RePaint, Lugmayr et al. 2022). The output row shows the
 input with its hole in grey, then the completions; known pixels are kept exactly.`,
@@ -42,8 +42,9 @@ input with its hole in grey, then the completions; known pixels are kept exactly
   },
 };
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm inpaint` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   if (!flags.image || !flags.mask) {
     throw new CliError("Pass both --image and --mask (white = known, black = to fill)");
@@ -113,4 +114,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

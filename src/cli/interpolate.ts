@@ -13,7 +13,7 @@ import { Progress } from "./_progress.ts";
 import { assertFiniteImages } from "./_finite_images.ts";
 
 const COMMAND = {
-  usage: "deno task interpolate [flags]",
+  usage: "ddpm interpolate [flags]",
   intro: `Interpolates two images through the diffusion's latent space (the paper's Figure 8): both
 are diffused to step t with the same noise, mixed linearly, and denoised with the reverse
 process. Each row of the output starts with image a and ends with image b; in between are
@@ -32,8 +32,9 @@ the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).`,
   },
 };
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm interpolate` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   if (!flags.a || !flags.b) throw new CliError("Pass both --a and --b: the images to interpolate");
   const lambdas = intFlag("lambdas", flags.lambdas, 11, 2);
@@ -96,4 +97,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

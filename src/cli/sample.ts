@@ -28,7 +28,7 @@ import {
 import { inferenceChunkSize } from "../memory/memory_limit.ts";
 
 const COMMAND = {
-  usage: "deno task sample [flags]",
+  usage: "ddpm sample [flags]",
   intro: "Draws images with the reverse diffusion process and writes them as a PNG grid.",
   flags: {
     ...MODEL_FLAGS,
@@ -74,8 +74,9 @@ const COMMAND = {
   },
 };
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm sample` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   const n = intFlag("n", flags.n, 16);
   const seed = seedFlag(flags.seed, 0);
@@ -239,4 +240,4 @@ async function _autoShard(countFlag: string | undefined) {
   }
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));

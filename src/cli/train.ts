@@ -19,7 +19,7 @@ import { formatDuration, Progress } from "./_progress.ts";
 import { resumeHint } from "./_resume_hint.ts";
 
 const COMMAND = {
-  usage: "deno task train [flags]",
+  usage: "ddpm train [flags]",
   intro: `Trains a DDPM with the paper's recipe (L_simple, Adam, warmup, clipping, EMA) and writes a
 resumable run folder: config.json, checkpoints/, samples/, metrics.jsonl, loss.png.
 With no flags it trains the tiny preset on the built-in emoji faces, hearts and hands.`,
@@ -72,8 +72,9 @@ Under mpirun/srun every rank computes its share of each batch and the gradients 
 (N ranks take the steps of one process); rank 0 alone writes the run folder.`,
 } satisfies Command<Record<string, FlagSpec>>;
 
-async function main(): Promise<number> {
-  const flags = parseCommand(COMMAND, Deno.args);
+/** Runs `ddpm train` with the arguments after its name; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const flags = parseCommand(COMMAND, args);
   if (!flags) return 0;
   const presetName = flags.preset ?? "tiny";
   const preset = presetFlag(presetName);
@@ -209,4 +210,4 @@ async function _startDistributed(
   return mpi;
 }
 
-if (import.meta.main) runCli(main);
+if (import.meta.main) runCli(() => main(Deno.args));
