@@ -9,12 +9,9 @@ try {
   );
   Deno.exit(0);
 }
-const perms = [
-  ...["read", "write", "env", "sys", "ffi", "run"].map((p) => `--allow-${p}`),
-  "--allow-net=127.0.0.1",
-];
+// The "test" permission set of deno.json, as `deno test -P` reads it.
 const { code } = await new Deno.Command(Deno.execPath(), {
-  args: ["test", ...perms, "tests/"],
+  args: ["test", "-P", "tests/"],
   env: { DDPM_TEST_BACKEND: "onednn" },
   stdout: "inherit",
   stderr: "inherit",

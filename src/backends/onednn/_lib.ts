@@ -225,7 +225,11 @@ export interface DnnlRuntime {
 
 /** Thrown when oneDNN cannot be loaded; the message says why and what to install. */
 export class OneDnnUnavailableError extends InputError {
-  /** @param message Why oneDNN could not be loaded, and the fix. */
+  /**
+   * Makes the error.
+   *
+   * @param message Why oneDNN could not be loaded, and the fix.
+   */
   constructor(message: string) {
     super(message);
     this.name = "OneDnnUnavailableError";
@@ -244,6 +248,12 @@ let runtime: DnnlRuntime | undefined;
 export function openOneDnn(): DnnlRuntime {
   if (runtime) return runtime;
   const path = libraryPath();
+  if (!ffiGranted()) {
+    // Asked, FFI would prompt in a terminal; "auto" must fall back quietly instead. A grant
+    // scoped to the library's path is not enough: Deno checks the pointer operations the
+    // backend needs (UnsafePointer, UnsafePointerView) against the unscoped FFI permission.
+    throw new OneDnnUnavailableError("the onednn backend needs FFI: run deno with --allow-ffi");
+  }
   let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
     lib = Deno.dlopen(path, SYMBOLS);
@@ -297,6 +307,15 @@ function openMpThreads(): { setThreads(n: number): void; maxThreads: number } {
       }
     },
   };
+}
+
+/** Whether FFI is granted unscoped, without prompting for it. */
+function ffiGranted(): boolean {
+  try {
+    return Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
 }
 
 /** `DDPM_ONEDNN_LIB` names another copy of the library (or, in tests, a missing one). */
