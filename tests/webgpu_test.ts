@@ -36,6 +36,9 @@ async function skipReason(): Promise<string | undefined> {
   if (Deno.env.get("DDPM_TEST_BACKEND") === "onednn") return "runs once, on the wasm pass";
   const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) return "navigator.gpu is missing in this Deno";
+  // Without XDG_RUNTIME_DIR, Vulkan's Wayland probe prints "error: XDG_RUNTIME_DIR is invalid or
+  // not set" into the test log; a private directory of our own silences it.
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync());
   try {
     if (!(await gpu.requestAdapter())) return "no WebGPU adapter (install mesa-vulkan-drivers)";
   } catch (err) {

@@ -2,6 +2,13 @@
  * TensorFlow.js backends: choosing one (`setBackend`), the oneDNN backend on its own, and the
  * registry of backend descriptors that the core asks what a backend can do.
  *
+ * @example
+ * ```ts
+ * import { BACKEND_NAMES, setBackend } from "@x/ddpm/backends";
+ * const name = await setBackend("cpu");
+ * if (name !== "cpu" || !BACKEND_NAMES.includes("onednn")) throw new Error(name);
+ * ```
+ *
  * @module
  */
 export * from "./set_backend.ts";

@@ -2,6 +2,13 @@
  * Training datasets: a folder of images, CIFAR-10's binary batches, the emoji set, images held
  * in memory, and the shuffled batch order.
  *
+ * @example
+ * ```ts
+ * import { batchIndices } from "@x/ddpm/data";
+ * const batch = batchIndices(10, 4, 0, 0); // 4 of 10 images, shuffled by seed 0
+ * if (batch.length !== 4 || new Set(batch).size !== 4) throw new Error(batch.join());
+ * ```
+ *
  * @module
  */
 export * from "./dataset_error.ts";

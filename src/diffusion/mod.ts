@@ -2,6 +2,14 @@
  * The forward and reverse processes: beta schedules, the paper's closed forms, and the DDPM,
  * DDIM and DPM-Solver schedulers.
  *
+ * @example
+ * ```ts
+ * import { DDPMScheduler, linearBetas } from "@x/ddpm/diffusion";
+ * const betas = linearBetas(1e-4, 0.02, 1000); // the paper's schedule, in float64
+ * const scheduler = new DDPMScheduler();
+ * if (scheduler.betas[999] !== betas[999] || betas[0] !== 1e-4) throw new Error();
+ * ```
+ *
  * @module
  */
 export * from "./scheduler_config.ts";

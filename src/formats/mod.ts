@@ -3,6 +3,14 @@
  * pickle in a ZIP, or torch's legacy stream) and NumPy's `.npy`/`.npz`. Nothing here touches
  * TensorFlow.js or the file system.
  *
+ * @example
+ * ```ts
+ * import { decodeNpy, encodeNpy } from "@x/ddpm/formats";
+ * const bytes = encodeNpy({ shape: [2], data: new Float64Array([1, 2]) }); // NumPy's .npy
+ * const back = decodeNpy(bytes);
+ * if (back.shape.join() !== "2" || back.data[1] !== 2) throw new Error();
+ * ```
+ *
  * @module
  */
 export * from "./safetensors.ts";

@@ -2,6 +2,12 @@
  * Memory: how much a backend can hold, how many images fit in a pass, and out-of-memory errors
  * that say what to change.
  *
+ * @example
+ * ```ts
+ * import { formatBytes, WASM_HEAP_LIMIT_BYTES } from "@x/ddpm/memory";
+ * if (formatBytes(WASM_HEAP_LIMIT_BYTES) !== "4.0 GiB") throw new Error(formatBytes(WASM_HEAP_LIMIT_BYTES));
+ * ```
+ *
  * @module
  */
 export {

@@ -1,6 +1,16 @@
 /**
  * The paper's UNet and its layers.
  *
+ * @example
+ * ```ts
+ * import { setBackend } from "@x/ddpm";
+ * import { createUNet, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
+ * await setBackend("cpu");
+ * const unet = createUNet({ ...DEFAULT_UNET_CONFIG, ch: 32, chMult: [1, 2], attnResolutions: [4], resolution: 8 });
+ * if (!(unet.numParams() > 0)) throw new Error(String(unet.numParams()));
+ * unet.dispose();
+ * ```
+ *
  * @module
  */
 export * from "./conv2d.ts";

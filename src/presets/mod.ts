@@ -1,6 +1,13 @@
 /**
  * The paper's setups as plain data: presets of UNet, scheduler, training and sampling configs.
  *
+ * @example
+ * ```ts
+ * import { getPreset } from "@x/ddpm/presets";
+ * const cifar10 = getPreset("cifar10");
+ * if (cifar10.unet.ch !== 128 || cifar10.train.batchSize !== 128) throw new Error();
+ * ```
+ *
  * @module
  */
 export * from "./presets.ts";

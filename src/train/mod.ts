@@ -3,6 +3,14 @@
  * checkpoints. The run folder's files (config.json, checkpoints, the loss plot) are re-exported
  * from `src/runs/`.
  *
+ * @example
+ * ```ts
+ * import { learningRateAt } from "@x/ddpm/train";
+ * // Linear warmup over the first 5000 steps, as in the paper.
+ * const lr = learningRateAt(2499, { learningRate: 2e-4, warmupSteps: 5000 });
+ * if (Math.abs(lr - 1e-4) > 1e-12) throw new Error(String(lr));
+ * ```
+ *
  * @module
  */
 export * from "./train.ts";
