@@ -47,6 +47,7 @@ async function grants(set: string): Promise<Record<string, string>> {
       ffi: q({ name: "ffi" }), run: q({ name: "run" }), sysCpus: q({ name: "sys", kind: "cpus" }),
       sysHostname: q({ name: "sys", kind: "hostname" }),
       netLocal: q({ name: "net", host: "127.0.0.1:8000" }), net: q({ name: "net", host: "example.com" }),
+      hub: q({ name: "net", host: "huggingface.co" }), cdn: q({ name: "net", host: "cdn-lfs.hf.co" }),
     }));`;
   const dir = await Deno.makeTempDir();
   try {
@@ -59,7 +60,7 @@ async function grants(set: string): Promise<Record<string, string>> {
   }
 }
 
-Deno.test("deno.json's permission sets: the network on 127.0.0.1 for the demo only, sys scoped for the commands", async () => {
+Deno.test("deno.json's permission sets: the hub for the model commands, 127.0.0.1 for the demo, no other network", async () => {
   const cli = await grants("cli");
   assert.deepEqual(
     [cli.read, cli.write, cli.env, cli.ffi, cli.sysCpus],
@@ -72,6 +73,12 @@ Deno.test("deno.json's permission sets: the network on 127.0.0.1 for the demo on
   );
   assert.notEqual(cli.netLocal, "granted");
   assert.notEqual(cli.run, "granted");
+
+  const hub = await grants("hub");
+  assert.equal(hub.hub, "granted", "sample, eval, interpolate and inpaint fetch hub ids");
+  assert.equal(hub.cdn, "granted", "the hub redirects LFS files to its CDN");
+  assert.notEqual(hub.net, "granted");
+  assert.notEqual(hub.netLocal, "granted");
 
   const demo = await grants("demo");
   assert.equal(demo.netLocal, "granted");

@@ -12,7 +12,7 @@ export interface _PngHeader {
   interlaced: boolean;
   /** PLTE: RGB triples. */
   palette?: Uint8Array;
-  /** tRNS: alpha per palette entry, or the one grey (2 bytes) or RGB (6 bytes) colour that is transparent. */
+  /** tRNS: alpha per palette entry, or the grey (2 bytes) or RGB (6 bytes) colour that is clear. */
   transparency?: Uint8Array;
 }
 

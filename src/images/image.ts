@@ -6,7 +6,7 @@
 import { _decodeRgba } from "./_decode_rgba.ts";
 import { _resizeRgb, _toBytes } from "./_resize.ts";
 
-export { MAX_IMAGE_PIXELS } from "./_decode_rgba.ts";
+export { MAX_IMAGE_PIXELS } from "./png_decode.ts";
 
 /** Options of {@linkcode decodeImage} and {@linkcode decodeImageRgb8}. */
 export interface DecodeImageOptions {

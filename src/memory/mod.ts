@@ -5,7 +5,8 @@
  * @example
  * ```ts
  * import { formatBytes, WASM_HEAP_LIMIT_BYTES } from "@x/ddpm/memory";
- * if (formatBytes(WASM_HEAP_LIMIT_BYTES) !== "4.0 GiB") throw new Error(formatBytes(WASM_HEAP_LIMIT_BYTES));
+ * const text = formatBytes(WASM_HEAP_LIMIT_BYTES); // the most a wasm backend can hold
+ * if (text !== "4.0 GiB") throw new Error(text);
  * ```
  *
  * @module

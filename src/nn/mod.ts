@@ -4,9 +4,15 @@
  * @example
  * ```ts
  * import { setBackend } from "@x/ddpm";
- * import { createUNet, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
+ * import { createUNetFromConfig, DEFAULT_UNET_CONFIG } from "@x/ddpm/nn";
  * await setBackend("cpu");
- * const unet = createUNet({ ...DEFAULT_UNET_CONFIG, ch: 32, chMult: [1, 2], attnResolutions: [4], resolution: 8 });
+ * const unet = createUNetFromConfig({
+ *   ...DEFAULT_UNET_CONFIG,
+ *   ch: 32,
+ *   chMult: [1, 2],
+ *   attnResolutions: [4],
+ *   resolution: 8,
+ * });
  * if (!(unet.numParams() > 0)) throw new Error(String(unet.numParams()));
  * unet.dispose();
  * ```
