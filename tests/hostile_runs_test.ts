@@ -168,9 +168,9 @@ Deno.test({
       });
       const before = await snapshot(dir);
       const isStep = (e: unknown) => e instanceof CheckpointError && /records step/.test(e.message);
-      await assert.rejects(() => train({ outDir: dir, data, resume: true }), isStep, step);
-      await assert.rejects(() => loadRun(dir), isStep, step);
-      assert.deepEqual(await snapshot(dir), before, step);
+      await assert.rejects(() => train({ outDir: dir, data, resume: true }), isStep, String(step));
+      await assert.rejects(() => loadRun(dir), isStep, String(step));
+      assert.deepEqual(await snapshot(dir), before, String(step));
     }
   },
 });

@@ -38,7 +38,7 @@ export async function readMask(
   }
   if (holes === 0) {
     let opaque = false;
-    for (let i = 3; i < m.bitmap.length && !opaque; i += 4) opaque = m.bitmap[i] > 0;
+    for (let i = 3; i < m.data.length && !opaque; i += 4) opaque = m.data[i] > 0;
     throw new CliError(
       `--${mask.flag} ${mask.path} ${
         opaque ? `marks no pixel to fill at ${resolution}x${resolution}` : "is fully transparent"
