@@ -1,6 +1,6 @@
 // The browser entry points bundle for browsers (`deno bundle --platform browser`) into code
 // that uses no Deno API, no Node built-in, no eval and none of the Deno-only backends.
-import { bundleForBrowser } from "../src/cli/_demo_assets.ts";
+import { bundleForBrowser } from "../src/cli/demo/_demo_assets.ts";
 import { assert } from "./_assert.ts";
 
 const ROOT = new URL("..", import.meta.url);

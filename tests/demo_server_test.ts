@@ -9,8 +9,8 @@ import {
   saveDiffusers,
   setBackend,
 } from "../mod.ts";
-import { type DemoRoutes, modelRoutes } from "../src/cli/_demo_assets.ts";
-import { startDemoServer } from "../src/cli/_demo_server.ts";
+import { type DemoRoutes, modelRoutes } from "../src/cli/demo/_demo_assets.ts";
+import { startDemoServer } from "../src/cli/demo/_demo_server.ts";
 import { loadModel } from "../src/cli/_load_model.ts";
 import { CliError } from "../src/cli/_cli.ts";
 import { DEMO_UNET, perturbedWeights, writeDemoRun } from "./_demo_model.ts";
@@ -81,7 +81,7 @@ Deno.test({
           "/%2e%2e/deno.json",
           "/%2E%2E/%2E%2E/etc/passwd",
           "/model/%2e%2e/%2e%2e/deno.json",
-          "/model/../../src/cli/demo.ts",
+          "/model/../../src/cli/demo/demo.ts",
           "/model%2funet.safetensors",
           "/model/unet.safetensors/..%2f..%2fdeno.json",
           "/..%5c..%5cdeno.json",

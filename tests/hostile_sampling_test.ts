@@ -7,7 +7,7 @@ import { presets } from "../src/presets/presets.ts";
 import { setBackend } from "../src/backends/set_backend.ts";
 import { CliError } from "../src/cli/_cli.ts";
 import { type SampleFolderOptions, sampleToFolder } from "../src/cli/_sample_folder.ts";
-import { startDemoServer } from "../src/cli/_demo_server.ts";
+import { startDemoServer } from "../src/cli/demo/_demo_server.ts";
 import { FormatError } from "../src/errors.ts";
 import { writeNpz } from "../src/formats/npy.ts";
 import { loadActivationStats } from "../src/metrics/stats_file.ts";

@@ -37,7 +37,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   },
   demo: {
     summary: "serve a web page, on 127.0.0.1, that samples in the browser",
-    load: () => import("./demo.ts"),
+    load: () => import("./demo/demo.ts"),
   },
   fid: {
     summary: "FID and Inception Score of a folder of samples, as pytorch-fid computes them",

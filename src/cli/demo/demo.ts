@@ -1,10 +1,10 @@
 // `deno task demo`: serves a web page that samples from a model in the browser, live.
-import { setBackend } from "../backends/set_backend.ts";
+import { setBackend } from "../../backends/set_backend.ts";
 import { modelRoutes, pageRoutes } from "./_demo_assets.ts";
 import { startDemoServer } from "./_demo_server.ts";
-import { loadModel } from "./_load_model.ts";
-import { CliError, intFlag, runCli } from "./_cli.ts";
-import { flag, MODEL_FLAGS, parseCommand } from "./_flags.ts";
+import { loadModel } from "../_load_model.ts";
+import { CliError, intFlag, runCli } from "../_cli.ts";
+import { flag, MODEL_FLAGS, parseCommand } from "../_flags.ts";
 
 const COMMAND = {
   usage: "ddpm demo [flags]",

@@ -1,11 +1,11 @@
 // What `deno task demo` serves: the page, its bundle, TF.js's wasm binaries and the model,
 // each at one fixed path. Nothing is looked up on disk per request.
-import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
-import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
-import { writeSafetensors } from "../formats/safetensors.ts";
-import type { Float32TensorData } from "../formats/safetensors.ts";
-import type { UNet } from "../nn/unet.ts";
-import type { SampleConfig } from "../presets/presets.ts";
+import type { SchedulerConfig } from "../../diffusion/scheduler_config.ts";
+import { DDPMScheduler } from "../../diffusion/ddpm_scheduler.ts";
+import { writeSafetensors } from "../../formats/safetensors.ts";
+import type { Float32TensorData } from "../../formats/safetensors.ts";
+import type { UNet } from "../../nn/unet.ts";
+import type { SampleConfig } from "../../presets/presets.ts";
 
 /** One response body and its media type. */
 export interface DemoAsset {
@@ -16,8 +16,8 @@ export interface DemoAsset {
 /** The fixed paths the demo answers, and what each returns. */
 export type DemoRoutes = Map<string, DemoAsset>;
 
-const WEB = new URL("../../web/", import.meta.url);
-const DENO_JSON = new URL("../../deno.json", import.meta.url);
+const WEB = new URL("../../../web/", import.meta.url);
+const DENO_JSON = new URL("../../../deno.json", import.meta.url);
 
 /** TF.js's three wasm builds; the browser fetches the one it can run from `/wasm/`. */
 export const WASM_BINARIES = [

@@ -1,8 +1,8 @@
 // The demo's HTTP server: 127.0.0.1 only, a fixed table of paths, 404 for anything else, and
 // limits on connections and time (see _http_server.ts).
-import { _escapeControls } from "../_terminal_text.ts";
+import { _escapeControls } from "../../_terminal_text.ts";
 import type { DemoRoutes } from "./_demo_assets.ts";
-import { CliError } from "./_cli.ts";
+import { CliError } from "../_cli.ts";
 import { type HttpLimits, type HttpServer, serveHttp } from "./_http_server.ts";
 
 /** Headers on every response: no caching, no sniffing, and cross-origin isolation. */
