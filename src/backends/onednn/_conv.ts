@@ -5,6 +5,7 @@
  * @module
  */
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
+import { PrimitiveCache } from "./_primitive_cache.ts";
 import {
   allocFloats,
   dimsBuffer,
@@ -55,6 +56,19 @@ interface Plan {
   prim: Primitive;
   weightsReorder?: Primitive;
   weightsBuf?: Float32Array;
+  dispose(): void;
+}
+
+function plan(prim: Primitive, weightsReorder?: Primitive, weightsBuf?: Float32Array): Plan {
+  return {
+    prim,
+    weightsReorder,
+    weightsBuf,
+    dispose() {
+      prim.dispose();
+      weightsReorder?.dispose();
+    },
+  };
 }
 
 /**
@@ -63,8 +77,7 @@ interface Plan {
 export class ConvPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #alloc: (n: number) => Float32Array;
-  readonly #plans = new Map<string, Plan>();
-  readonly #refused = new Map<string, UnsupportedByOneDnn>();
+  readonly #plans = new PrimitiveCache<Plan>();
 
   /**
    * @param rt The runtime.
@@ -184,11 +197,7 @@ export class ConvPrimitives {
 
   /** Frees every cached primitive. */
   dispose(): void {
-    for (const p of this.#plans.values()) {
-      p.prim.dispose();
-      p.weightsReorder?.dispose();
-    }
-    this.#plans.clear();
+    this.#plans.dispose();
   }
 
   #forwardPlan(s: ConvShape, hasBias: boolean, activation: ConvActivation): Plan {
@@ -224,11 +233,11 @@ export class ConvPrimitives {
 
   /** Adds the filter reorder between the user's HWIO and the primitive's chosen layout. */
   #withReorder(prim: Primitive, from: MemoryDesc, to: MemoryDesc, dir: "in" | "out"): Plan {
-    if (sameLayout(this.#rt, from, to)) return { prim };
+    if (sameLayout(this.#rt, from, to)) return plan(prim);
     const weightsReorder = reorder(this.#rt, from, to);
     // The primitive's layout may be blocked and padded: size the buffer by its descriptor.
     const padded = dir === "in" ? weightsReorder.elements(1) : weightsReorder.elements(0);
-    return { prim, weightsReorder, weightsBuf: allocFloats(padded) };
+    return plan(prim, weightsReorder, allocFloats(padded));
   }
 
   #reorderIn(plan: Plan, w: Float32Array): Float32Array {
@@ -238,21 +247,7 @@ export class ConvPrimitives {
   }
 
   #plan(k: string, make: () => Plan): Plan {
-    let p = this.#plans.get(k);
-    if (!p) {
-      // A shape oneDNN refused once is refused at once afterwards: building the descriptor
-      // again on every call would cost milliseconds before each fallback.
-      const refused = this.#refused.get(k);
-      if (refused) throw refused;
-      try {
-        p = make();
-      } catch (err) {
-        if (err instanceof UnsupportedByOneDnn) this.#refused.set(k, err);
-        throw err;
-      }
-      this.#plans.set(k, p);
-    }
-    return p;
+    return this.#plans.get(k, make);
   }
 
   #mds(s: ConvShape): Mds {

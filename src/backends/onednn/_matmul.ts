@@ -4,6 +4,7 @@
  * @module
  */
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
+import { PrimitiveCache } from "./_primitive_cache.ts";
 import {
   allocFloats,
   mdByStrides,
@@ -33,7 +34,7 @@ export interface MatMulShape {
 export class MatMulPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #alloc: (n: number) => Float32Array;
-  readonly #prims = new Map<string, Primitive>();
+  readonly #prims = new PrimitiveCache<Primitive>();
 
   /**
    * @param rt The runtime.
@@ -55,11 +56,7 @@ export class MatMulPrimitives {
    */
   run(s: MatMulShape, a: Float32Array, b: Float32Array, bias?: Float32Array): Float32Array {
     const key = Object.values(s).join(",");
-    let prim = this.#prims.get(key);
-    if (!prim) {
-      prim = this.#create(s);
-      this.#prims.set(key, prim);
-    }
+    const prim = this.#prims.get(key, () => this.#create(s));
     const out = this.#alloc(Math.max(s.batchA, s.batchB) * s.m * s.n);
     const buffers = [pinned(a), pinned(b)];
     if (s.bias) buffers.push(pinned(bias!));
@@ -70,8 +67,7 @@ export class MatMulPrimitives {
 
   /** Frees every cached primitive. */
   dispose(): void {
-    for (const p of this.#prims.values()) p.dispose();
-    this.#prims.clear();
+    this.#prims.dispose();
   }
 
   #create(s: MatMulShape): Primitive {

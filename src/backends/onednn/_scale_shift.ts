@@ -5,6 +5,7 @@
  * @module
  */
 import { check, DNNL, type DnnlRuntime } from "./_lib.ts";
+import { PrimitiveCache } from "./_primitive_cache.ts";
 import {
   allocFloats,
   mdByTag,
@@ -21,7 +22,7 @@ const POST_OP_0_SRC_1 = DNNL.ARG_POST_OP_BASE | DNNL.ARG_SRC_1;
 export class ScaleShiftPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #alloc: (n: number) => Float32Array;
-  readonly #prims = new Map<string, Primitive>();
+  readonly #prims = new PrimitiveCache<Primitive>();
 
   /**
    * @param rt The runtime.
@@ -56,11 +57,7 @@ export class ScaleShiftPrimitives {
     // One image at a time: oneDNN 2.6 has JIT kernels for a per-channel operand, but a
     // per-image-and-channel one falls back to its reference kernel.
     const key = `${hw},${c},${swish}`;
-    let prim = this.#prims.get(key);
-    if (!prim) {
-      prim = this.#create(hw, c, swish);
-      this.#prims.set(key, prim);
-    }
+    const prim = this.#prims.get(key, () => this.#create(hw, c, swish));
     const y = this.#alloc(n * hw * c);
     const size = hw * c;
     const sc = pinned(scale), sh = pinned(shift);
@@ -77,8 +74,7 @@ export class ScaleShiftPrimitives {
 
   /** Frees every cached primitive. */
   dispose(): void {
-    for (const p of this.#prims.values()) p.dispose();
-    this.#prims.clear();
+    this.#prims.dispose();
   }
 
   #create(hw: number, c: number, swish: boolean): Primitive {

@@ -4,6 +4,7 @@
  * @module
  */
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
+import { PrimitiveCache } from "./_primitive_cache.ts";
 import {
   allocFloats,
   mdByTag,
@@ -17,7 +18,7 @@ import {
 export class SoftmaxPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #alloc: (n: number) => Float32Array;
-  readonly #prims = new Map<string, Primitive>();
+  readonly #prims = new PrimitiveCache<Primitive>();
 
   /**
    * @param rt The runtime.
@@ -38,8 +39,7 @@ export class SoftmaxPrimitives {
    */
   forward(rows: number, cols: number, x: Float32Array): Float32Array {
     const key = `${rows},${cols}`;
-    let prim = this.#prims.get(key);
-    if (!prim) {
+    const prim = this.#prims.get(key, () => {
       const md = mdByTag(this.#rt, [rows, cols], DNNL.TAG_AB);
       const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
       const status = this.#rt.fn.dnnl_softmax_forward_desc_init(
@@ -51,11 +51,10 @@ export class SoftmaxPrimitives {
       if (status !== 0) throw new UnsupportedByOneDnn(`softmax ${key} (status ${status})`);
       // About ten operations an element (max, exp, sum, divide).
       const threads = threadsFor(this.#rt, 10 * rows * cols);
-      prim = new Primitive(this.#rt, desc, { threads })
+      return new Primitive(this.#rt, desc, { threads })
         .arg(DNNL.ARG_SRC, md)
         .arg(DNNL.ARG_DST, md);
-      this.#prims.set(key, prim);
-    }
+    });
     const y = this.#alloc(rows * cols);
     prim.execute([pinned(x), y]);
     return y;
@@ -63,7 +62,6 @@ export class SoftmaxPrimitives {
 
   /** Frees every cached primitive. */
   dispose(): void {
-    for (const p of this.#prims.values()) p.dispose();
-    this.#prims.clear();
+    this.#prims.dispose();
   }
 }
