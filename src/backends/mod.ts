@@ -13,6 +13,7 @@
  */
 export * from "./set_backend.ts";
 export * from "./onednn/backend.ts";
+export * from "./onednn/precision.ts";
 export { OneDnnUnavailableError } from "./onednn/_lib.ts";
 export type {
   BackendCapabilities,

@@ -4,12 +4,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { BackendDescriptor } from "../kernels/backend_descriptor.ts";
+import type { BackendDescriptor, Precision } from "../kernels/backend_descriptor.ts";
 import { registerBackendDescriptor } from "../kernels/backend_registry.ts";
 import { BackendUnavailableError } from "./_activate.ts";
 import { _gpuMemoryFromEnv } from "./_gpu_memory_env.ts";
 import { cpuBackend } from "./cpu/descriptor.ts";
 import { onednnBackend } from "./onednn/descriptor.ts";
+import { Bf16UnavailableError, PRECISIONS } from "./onednn/precision.ts";
 import { tensorflowBackend } from "./tensorflow/descriptor.ts";
 import { wasmBackend } from "./wasm/descriptor.ts";
 import { webgpuBackend } from "./webgpu/descriptor.ts";
@@ -34,6 +35,15 @@ const AUTO_ORDER = [BACKENDS.tensorflow, BACKENDS.onednn, BACKENDS.wasm] as cons
 
 let loggedBackend: string | undefined;
 
+/** Options of {@linkcode setBackend}. */
+export interface SetBackendOptions {
+  /**
+   * `"fp32"` (default) or `"bf16"`: mixed precision as PyTorch's CPU autocast, on the onednn
+   * backend only (convolutions and matrix products read bf16 and write fp32; see the README).
+   */
+  precision?: Precision;
+}
+
 /**
  * Selects the TensorFlow.js backend and waits until it is ready.
  *
@@ -52,9 +62,12 @@ let loggedBackend: string | undefined;
  * The backend in use is logged once to stderr.
  *
  * @param name The backend to use.
+ * @param options The precision (onednn only).
  * @returns The name of the backend now in use, as TensorFlow.js reports it.
  * @throws {RangeError} for an unknown name.
  * @throws {Error} when the backend cannot start, naming what to install.
+ * @throws {Bf16UnavailableError} for precision bf16 on another backend or a CPU without
+ *   native bf16 kernels.
  *
  * @example Use the default embedded backend
  * ```ts
@@ -63,10 +76,19 @@ let loggedBackend: string | undefined;
  * if (name !== "cpu") throw new Error(`expected cpu, got ${name}`);
  * ```
  */
-export async function setBackend(name: BackendName = "auto"): Promise<string> {
+export async function setBackend(
+  name: BackendName = "auto",
+  options: SetBackendOptions = {},
+): Promise<string> {
   if (!BACKEND_NAMES.includes(name)) {
     throw new RangeError(
       `Cannot set backend "${name}": expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
+  }
+  const precision = options.precision ?? "fp32";
+  if (!PRECISIONS.includes(precision)) {
+    throw new RangeError(
+      `Cannot set precision "${precision}": expected one of ${PRECISIONS.join(", ")}`,
     );
   }
   for (const d of Object.values(BACKENDS)) registerBackendDescriptor(d);
@@ -84,9 +106,18 @@ export async function setBackend(name: BackendName = "auto"): Promise<string> {
       passedBy.push(`no ${d.name}: ${firstLine(err)}`);
       continue;
     }
+    if (d.setPrecision) {
+      d.setPrecision(precision);
+    } else if (precision !== "fp32") {
+      throw new Bf16UnavailableError(
+        `precision ${precision} needs the onednn backend, not "${d.name}": use --backend onednn ` +
+          "(apt-get install libdnnl2) or precision fp32 (--precision fp32)",
+      );
+    }
     if (loggedBackend !== d.name) {
       loggedBackend = d.name;
-      const why = [...passedBy, detail].filter(Boolean).join("; ");
+      const why = [...passedBy, detail, precision === "fp32" ? "" : `precision ${precision}`]
+        .filter(Boolean).join("; ");
       console.error(`ddpm: using TensorFlow.js backend "${d.name}"${why ? ` (${why})` : ""}`);
     }
     return tf.getBackend();

@@ -1,5 +1,6 @@
 // Shared plumbing of the command-line entry points: flag values, one-line errors and exit codes.
 import { BACKEND_NAMES, type BackendName } from "../backends/set_backend.ts";
+import { type Precision, PRECISIONS } from "../backends/onednn/precision.ts";
 import { InputError } from "../errors.ts";
 import { _escapeControls } from "../_terminal_text.ts";
 import { getPreset, type Preset, presets } from "../presets/presets.ts";
@@ -96,6 +97,11 @@ export function presetFlag(value: string): Preset {
 /** Parses `--backend`, shared by every command. */
 export function backendFlag(value: string | undefined): BackendName {
   return choiceFlag("backend", value, BACKEND_NAMES, "auto");
+}
+
+/** Parses `--precision`: fp32 (default) or bf16. */
+export function precisionFlag(value: string | undefined): Precision {
+  return choiceFlag("precision", value, PRECISIONS, "fp32");
 }
 
 /**

@@ -76,6 +76,10 @@ export const FLAGS = {
   trainPreset: stringFlag("NAME", `${PRESET_NAMES} (default tiny)`),
   eta: stringFlag("X", "DDIM noise scale in [0, 1], 0 = deterministic (default 0)"),
   noiseSeed: stringFlag("N", "seed of the noise, 0 to 4294967295 (default 0)"),
+  precision: stringFlag(
+    "NAME",
+    "fp32 or bf16: bf16 is mixed precision on onednn, as PyTorch's autocast\n(default fp32)",
+  ),
 } satisfies Record<string, FlagSpec>;
 
 /** `--out`: the file written, and its default name. */

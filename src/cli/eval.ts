@@ -5,8 +5,8 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { evaluateNll } from "../diffusion/nll.ts";
 import { loadDataset } from "../data/dataset.ts";
 import { _writeFileAtomic } from "../io/_atomic_write.ts";
-import { backendFlag, CliError, intFlag, runCli, seedFlag } from "./_cli.ts";
-import { flag, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
+import { backendFlag, CliError, intFlag, precisionFlag, runCli, seedFlag } from "./_cli.ts";
+import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
 import { loadModel } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
 import { saveTermsPlot } from "./_terms_plot.ts";
@@ -39,6 +39,7 @@ L_0. The exact bound costs T forward passes per image (T = 1000 for the paper's 
     seed: flag("N", "seed of the forward-process noise (default 0)"),
     out: outFlag("per-timestep terms and totals as JSON", "nll.json"),
     plot: flag("FILE", "the terms against t as a PNG (default nll.png)"),
+    precision: FLAGS.precision,
   },
 };
 
@@ -52,7 +53,7 @@ export async function main(args: string[]): Promise<number> {
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "nll.json";
   const plot = flags.plot ?? "nll.png";
-  await setBackend(backend);
+  await setBackend(backend, { precision: precisionFlag(flags.precision) });
 
   const model = await loadModel(flags);
   const scheduler = new DDPMScheduler(model.scheduler);

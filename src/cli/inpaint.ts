@@ -9,7 +9,16 @@ import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.t
 import { inpaint } from "../diffusion/inpaint.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../images/image.ts";
-import { backendFlag, choiceFlag, CliError, etaFlag, intFlag, runCli, seedFlag } from "./_cli.ts";
+import {
+  backendFlag,
+  choiceFlag,
+  CliError,
+  etaFlag,
+  intFlag,
+  precisionFlag,
+  runCli,
+  seedFlag,
+} from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
@@ -39,6 +48,7 @@ input with its hole in grey, then the completions; known pixels are kept exactly
     eta: FLAGS.eta,
     seed: FLAGS.noiseSeed,
     out: outFlag("PNG grid", "inpainted.png"),
+    precision: FLAGS.precision,
   },
 };
 
@@ -60,7 +70,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "inpainted.png";
-  await setBackend(backend);
+  await setBackend(backend, { precision: precisionFlag(flags.precision) });
 
   const model = await loadModel(flags);
   const scheduler = sampler === "ddim"

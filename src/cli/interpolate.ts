@@ -6,7 +6,7 @@ import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
 import { interpolate } from "../diffusion/interpolate.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../images/image.ts";
-import { backendFlag, CliError, intFlag, runCli, seedFlag } from "./_cli.ts";
+import { backendFlag, CliError, intFlag, precisionFlag, runCli, seedFlag } from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand } from "./_flags.ts";
 import { loadModel, readInput } from "./_load_model.ts";
 import { Progress } from "./_progress.ts";
@@ -29,6 +29,7 @@ the interpolations, from lambda = 0 (a's reconstruction) to 1 (b's).`,
     lambdas: flag("N", "interpolation points from 0 to 1 (default 11)"),
     seed: FLAGS.noiseSeed,
     out: outFlag("PNG grid", "interpolation.png"),
+    precision: FLAGS.precision,
   },
 };
 
@@ -48,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
   const ts = items.map((s) => intFlag("t", s, 500, 0));
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "interpolation.png";
-  await setBackend(backend);
+  await setBackend(backend, { precision: precisionFlag(flags.precision) });
 
   const model = await loadModel(flags);
   const scheduler = new DDPMScheduler(model.scheduler);

@@ -12,7 +12,16 @@ import { saveGif } from "../io/save_gif.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import type { SampleConfig } from "../presets/presets.ts";
 import { loadModel } from "./_load_model.ts";
-import { backendFlag, choiceFlag, CliError, etaFlag, intFlag, runCli, seedFlag } from "./_cli.ts";
+import {
+  backendFlag,
+  choiceFlag,
+  CliError,
+  etaFlag,
+  intFlag,
+  precisionFlag,
+  runCli,
+  seedFlag,
+} from "./_cli.ts";
 import { flag, FLAGS, MODEL_FLAGS, outFlag, parseCommand, samplerFlag } from "./_flags.ts";
 import { Progress } from "./_progress.ts";
 import { assertFiniteImages } from "./_finite_images.ts";
@@ -71,6 +80,7 @@ const COMMAND = {
       "also write a PNG grid of the predicted x_0 at those steps: one row per\n" +
         "image, one column per step (the paper's Figure 6)",
     ),
+    precision: FLAGS.precision,
   },
 };
 
@@ -85,7 +95,7 @@ export async function main(args: string[]): Promise<number> {
   const frameCount = intFlag("frame-count", flags["frame-count"], 20, 2);
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "samples.png";
-  await setBackend(backend);
+  await setBackend(backend, { precision: precisionFlag(flags.precision) });
 
   const { unet, scheduler: schedulerConfig, what, sampleDefaults } = await loadModel(flags, {
     seed,

@@ -1,5 +1,6 @@
 // `deno task train`: train a preset on a folder of images, CIFAR-10, or the built-in emoji.
 import { _showName } from "../_terminal_text.ts";
+import { type Precision, PRECISIONS } from "../backends/onednn/precision.ts";
 import { setBackend } from "../backends/set_backend.ts";
 import { detectLauncher } from "../distributed/launcher.ts";
 import type { PresetName } from "../presets/presets.ts";
@@ -10,6 +11,7 @@ import {
   CliError,
   intFlag,
   numberFlag,
+  precisionFlag,
   presetFlag,
   runCli,
   seedFlag,
@@ -63,11 +65,12 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
       "mpi: data-parallel over the ranks of an MPI job; none: one process\n" +
         "(default: mpi when started by mpirun, mpiexec or srun with 2+ ranks)",
     ),
+    precision: FLAGS.precision,
   },
   outro: `Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
---resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every and
---checkpoint-every replace the run's values (recorded in config.json); --preset and --seed
-must match the run's.
+--resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every,
+--checkpoint-every and --precision replace the run's values (recorded in config.json); --preset
+and --seed must match the run's.
 Under mpirun/srun every rank computes its share of each batch and the gradients are summed
 (N ranks take the steps of one process); rank 0 alone writes the run folder.`,
 } satisfies Command<Record<string, FlagSpec>>;
@@ -107,7 +110,14 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   const distributed = await _startDistributed(flags.distributed);
-  await setBackend(backend);
+  // --resume keeps the run's precision unless --precision is given; config.json records it.
+  const precision = given("precision")
+    ? precisionFlag(flags.precision)
+    : flags.resume
+    ? await recordedPrecision(outDir)
+    : "fp32";
+  if (given("precision") || !flags.resume) overrides.precision = precision;
+  await setBackend(backend, { precision });
 
   // Ctrl-C, and SIGTERM from `timeout`, `docker stop` or a cluster's pre-emption, finish the
   // step and write a checkpoint; a second signal quits at once.
@@ -208,6 +218,18 @@ async function _startDistributed(
     );
   }
   return mpi;
+}
+
+/** The precision a run folder's config.json records; fp32 when it records none. */
+async function recordedPrecision(outDir: string): Promise<Precision> {
+  let json: { train?: { precision?: unknown } } | undefined;
+  try {
+    json = JSON.parse(await Deno.readTextFile(`${outDir}/config.json`));
+  } catch {
+    return "fp32"; // no readable config: train() says what is wrong with the run
+  }
+  const recorded = json?.train?.precision;
+  return PRECISIONS.includes(recorded as Precision) ? recorded as Precision : "fp32";
 }
 
 if (import.meta.main) runCli(() => main(Deno.args));

@@ -47,6 +47,11 @@ export interface BackendDescriptor {
    *   `isUnavailable` recognises when it is not there, so that the next one is tried.
    */
   start(auto: boolean): Promise<string>;
+  /**
+   * Sets the precision of its kernels, after `start`; throws for one it cannot compute in
+   * natively, naming what to use. Absent: fp32 only.
+   */
+  setPrecision?(precision: Precision): void;
   /** For "auto": whether it is installed at all; one that is not is passed by in silence. */
   present?(): boolean;
   /** For "auto": whether an error of `start` means "not available here" (try the next). */

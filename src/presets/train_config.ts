@@ -47,6 +47,13 @@ export interface TrainConfig {
    * has no known limit. `train()` stores the value used in config.json.
    */
   microBatchSize?: number;
+  /**
+   * The arithmetic of convolutions and matrix products, as the program chose it with
+   * `setBackend(name, { precision })`: `"fp32"` (default) or `"bf16"` (mixed precision on the
+   * onednn backend). `train()` records it; the command line's `--resume` keeps it unless
+   * `--precision` is given.
+   */
+  precision?: "fp32" | "bf16";
 }
 
 /** The defaults of {@linkcode TrainConfig}: the paper's CIFAR10 recipe. */

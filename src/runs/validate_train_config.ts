@@ -6,7 +6,9 @@
 import type { TrainConfig } from "../presets/train_config.ts";
 
 type Rule = {
-  kind: "int" | "number" | "boolean";
+  kind: "int" | "number" | "boolean" | "choice";
+  /** The allowed values of a choice. */
+  choices?: readonly string[];
   min?: number;
   max?: number;
   open?: boolean;
@@ -32,6 +34,7 @@ const RULES: Partial<Record<keyof TrainConfig, Rule>> = {
   sampleEvery: { kind: "int", min: 0, max: 1e12 },
   keepCheckpoints: { kind: "int", min: 1, max: 1e6 },
   microBatchSize: { kind: "int", min: 1, max: 65536, optional: true },
+  precision: { kind: "choice", choices: ["fp32", "bf16"], optional: true },
 };
 
 /**
@@ -64,6 +67,14 @@ export function validateTrainConfig(config: TrainConfig): void {
   for (const [key, rule] of Object.entries(RULES) as [string, Rule][]) {
     const v = rec[key];
     if (rule.optional && v === undefined) continue;
+    if (rule.kind === "choice") {
+      if (!rule.choices!.includes(v as string)) {
+        throw new RangeError(
+          `TrainConfig.${key} must be one of ${rule.choices!.join(", ")}: got ${JSON.stringify(v)}`,
+        );
+      }
+      continue;
+    }
     if (rule.kind === "boolean") {
       if (typeof v !== "boolean") {
         throw new TypeError(`TrainConfig.${key} must be true or false: got ${JSON.stringify(v)}`);

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { ConvPrimitives } from "./_conv.ts";
 import type { DnnlRuntime } from "./_lib.ts";
+import type { LowpCache } from "./_lowp_cache.ts";
 import type { MatMulPrimitives } from "./_matmul.ts";
 import type { ScaleShiftPrimitives } from "./_scale_shift.ts";
 import type { SoftmaxPrimitives } from "./_softmax.ts";
@@ -15,6 +16,7 @@ import { UnsupportedByOneDnn } from "./_primitive.ts";
 /** The native state a oneDNN backend instance carries. */
 export interface _OneDnnState {
   rt: DnnlRuntime;
+  lowp: LowpCache;
   conv: ConvPrimitives;
   matmul: MatMulPrimitives;
   softmax: SoftmaxPrimitives;

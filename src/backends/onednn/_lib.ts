@@ -133,6 +133,7 @@ export const DNNL = {
   EXEC_ARG_BYTES: 16,
   MAX_DIMS: 12,
   // dnnl_data_type_t
+  BF16: 2,
   F32: 3,
   // dnnl_format_tag_t
   TAG_ANY: 1,

@@ -5,13 +5,16 @@
  */
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
 import { PrimitiveCache } from "./_primitive_cache.ts";
+import type { LowpCache } from "./_lowp_cache.ts";
+import type { Precision } from "./precision.ts";
 import {
-  allocFloats,
+  type FloatBuffer,
   mdByStrides,
   mdByTag,
   pinned,
   Primitive,
   threadsFor,
+  UnsupportedByOneDnn,
   withPostOps,
 } from "./_primitive.ts";
 
@@ -30,19 +33,28 @@ export interface MatMulShape {
   relu: boolean;
 }
 
-/** Caches matmul primitives by shape; `dispose()` frees them. */
+/**
+ * Caches matmul primitives by shape and precision; `dispose()` frees them. In bf16 both
+ * operands are read as bf16 and the product (plus an f32 bias) is written in f32; a shape
+ * without a native bf16 kernel runs in f32.
+ */
 export class MatMulPrimitives {
   readonly #rt: DnnlRuntime;
   readonly #alloc: (n: number) => Float32Array;
+  readonly #lowp: LowpCache;
   readonly #prims = new PrimitiveCache<Primitive>();
+  /** The compute type of the next calls. */
+  precision: Precision = "fp32";
 
   /**
    * @param rt The runtime.
-   * @param alloc Makes output arrays (written in full); default fresh ones.
+   * @param alloc Makes output arrays (written in full).
+   * @param lowp Where bf16 copies of the operands are kept.
    */
-  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array = allocFloats) {
+  constructor(rt: DnnlRuntime, alloc: (n: number) => Float32Array, lowp: LowpCache) {
     this.#rt = rt;
     this.#alloc = alloc;
+    this.#lowp = lowp;
   }
 
   /**
@@ -55,14 +67,35 @@ export class MatMulPrimitives {
    * @returns `[max(batchA, batchB), m, n]`.
    */
   run(s: MatMulShape, a: Float32Array, b: Float32Array, bias?: Float32Array): Float32Array {
-    const key = Object.values(s).join(",");
-    const prim = this.#prims.get(key, () => this.#create(s));
-    const out = this.#alloc(Math.max(s.batchA, s.batchB) * s.m * s.n);
-    const buffers = [pinned(a), pinned(b)];
+    let dt: number = DNNL.F32;
+    let prim: Primitive | undefined;
+    if (this.precision === "bf16") {
+      try {
+        prim = this.#get(s, DNNL.BF16);
+        dt = DNNL.BF16;
+      } catch (err) {
+        if (!(err instanceof UnsupportedByOneDnn)) throw err;
+      }
+    }
+    prim ??= this.#get(s, DNNL.F32);
+    const operand = (x: Float32Array) => dt === DNNL.BF16 ? this.#lowp.bf16(x) : pinned(x);
+    const buffers: FloatBuffer[] = [operand(a), operand(b)];
     if (s.bias) buffers.push(pinned(bias!));
+    const out = this.#alloc(Math.max(s.batchA, s.batchB) * s.m * s.n);
     buffers.push(out);
     prim.execute(buffers);
     return out;
+  }
+
+  /**
+   * The implementation oneDNN picks for a shape in bf16, built.
+   *
+   * @param s The shape.
+   * @returns Its name.
+   * @throws {UnsupportedByOneDnn} when it is only a reference kernel.
+   */
+  bf16Impl(s: MatMulShape): string {
+    return this.#get(s, DNNL.BF16).impl;
   }
 
   /** Frees every cached primitive. */
@@ -70,20 +103,26 @@ export class MatMulPrimitives {
     this.#prims.dispose();
   }
 
-  #create(s: MatMulShape): Primitive {
+  #get(s: MatMulShape, dt: number): Primitive {
+    return this.#prims.get(`${dt}:${Object.values(s).join(",")}`, () => this.#create(s, dt));
+  }
+
+  #create(s: MatMulShape, dt: number): Primitive {
     const rt = this.#rt;
     const { m, k, n } = s;
     const src = s.transposeA
-      ? mdByStrides(rt, [s.batchA, m, k], [m * k, 1, m])
-      : mdByStrides(rt, [s.batchA, m, k], [m * k, k, 1]);
+      ? mdByStrides(rt, [s.batchA, m, k], [m * k, 1, m], dt)
+      : mdByStrides(rt, [s.batchA, m, k], [m * k, k, 1], dt);
     const weights = s.transposeB
-      ? mdByStrides(rt, [s.batchB, k, n], [k * n, 1, k])
-      : mdByStrides(rt, [s.batchB, k, n], [k * n, n, 1]);
+      ? mdByStrides(rt, [s.batchB, k, n], [k * n, 1, k], dt)
+      : mdByStrides(rt, [s.batchB, k, n], [k * n, n, 1], dt);
     const dst = mdByTag(rt, [Math.max(s.batchA, s.batchB), m, n], DNNL.TAG_ABC);
     const bias = s.bias ? mdByTag(rt, [1, 1, n], DNNL.TAG_ABC) : null;
     const desc = new Uint8Array(DNNL.OP_DESC_BYTES);
     const status = rt.fn.dnnl_matmul_desc_init(desc, src, weights, bias, dst);
-    if (status !== 0) throw new Error(`oneDNN dnnl_matmul_desc_init failed: status ${status}`);
+    if (status !== 0) {
+      throw new UnsupportedByOneDnn(`matmul ${Object.values(s)} (status ${status})`);
+    }
     const threads = threadsFor(rt, 2 * Math.max(s.batchA, s.batchB) * s.m * s.n * s.k);
     const prim = s.relu
       ? withPostOps(rt, desc, [{ kind: "eltwise", alg: DNNL.ELTWISE_RELU }], threads)

@@ -9,38 +9,46 @@ import { check, DNNL, type DnnlRuntime } from "./_lib.ts";
 /** A `dnnl_memory_desc_t`, 696 bytes owned by JavaScript. */
 export type MemoryDesc = Uint8Array;
 
-/** Buffers passed to oneDNN: plain typed arrays. */
-export type FloatBuffer = Float32Array;
+/** Buffers passed to oneDNN: plain typed arrays, f32 or bf16 (as its 16-bit patterns). */
+export type FloatBuffer = Float32Array | Uint16Array;
 
 /**
- * Describes a dense f32 array by logical dims and a format tag (`DNNL.TAG_*`).
+ * Describes a dense array by logical dims and a format tag (`DNNL.TAG_*`).
  *
  * @param rt The runtime.
  * @param dims Logical dims in oneDNN's order (for convolutions `[n, c, h, w]`).
  * @param tag Physical layout.
+ * @param dataType `DNNL.F32` (default) or `DNNL.BF16`.
  * @returns The descriptor.
  */
-export function mdByTag(rt: DnnlRuntime, dims: readonly number[], tag: number): MemoryDesc {
+export function mdByTag(
+  rt: DnnlRuntime,
+  dims: readonly number[],
+  tag: number,
+  dataType: number = DNNL.F32,
+): MemoryDesc {
   const md = new Uint8Array(DNNL.MEMORY_DESC_BYTES);
   check(
-    rt.fn.dnnl_memory_desc_init_by_tag(md, dims.length, dimsBuffer(dims), DNNL.F32, tag),
+    rt.fn.dnnl_memory_desc_init_by_tag(md, dims.length, dimsBuffer(dims), dataType, tag),
     "dnnl_memory_desc_init_by_tag",
   );
   return md;
 }
 
 /**
- * Describes a dense f32 array by logical dims and element strides.
+ * Describes a dense array by logical dims and element strides.
  *
  * @param rt The runtime.
  * @param dims Logical dims.
  * @param strides Element stride of each dim.
+ * @param dataType `DNNL.F32` (default) or `DNNL.BF16`.
  * @returns The descriptor.
  */
 export function mdByStrides(
   rt: DnnlRuntime,
   dims: readonly number[],
   strides: readonly number[],
+  dataType: number = DNNL.F32,
 ): MemoryDesc {
   const md = new Uint8Array(DNNL.MEMORY_DESC_BYTES);
   check(
@@ -48,7 +56,7 @@ export function mdByStrides(
       md,
       dims.length,
       dimsBuffer(dims),
-      DNNL.F32,
+      dataType,
       dimsBuffer(strides),
     ),
     "dnnl_memory_desc_init_by_strides",
@@ -73,8 +81,8 @@ interface Arg {
   id: number;
   md: MemoryDesc;
   mem: Deno.PointerObject;
-  /** Elements the primitive reads or writes through this argument. */
-  elements: number;
+  /** Bytes the primitive reads or writes through this argument. */
+  bytes: number;
 }
 
 /**
@@ -171,8 +179,8 @@ export class Primitive {
       "dnnl_memory_create",
     );
     const mem = Deno.UnsafePointer.create(out[0])!;
-    const elements = Number(this.#rt.fn.dnnl_memory_desc_get_size(md)) / 4;
-    this.#args.push({ id, md, mem, elements });
+    const bytes = Number(this.#rt.fn.dnnl_memory_desc_get_size(md));
+    this.#args.push({ id, md, mem, bytes });
     const exec = new Uint8Array(this.#args.length * DNNL.EXEC_ARG_BYTES);
     const view = new DataView(exec.buffer);
     this.#args.forEach((a, i) => {
@@ -195,7 +203,7 @@ export class Primitive {
    * @returns Elements.
    */
   elements(i: number): number {
-    return this.#args[i].elements;
+    return Math.ceil(this.#args[i].bytes / 4);
   }
 
   /**
@@ -207,10 +215,10 @@ export class Primitive {
     const fn = this.#rt.fn;
     for (let i = 0; i < this.#args.length; i++) {
       const b = buffers[i];
-      if (b.length < this.#args[i].elements) {
+      if (b.byteLength < this.#args[i].bytes) {
         throw new RangeError(
-          `oneDNN argument ${this.#args[i].id} needs ${this.#args[i].elements} elements: got ` +
-            b.length,
+          `oneDNN argument ${this.#args[i].id} needs ${this.#args[i].bytes} bytes: got ` +
+            b.byteLength,
         );
       }
       check(
@@ -271,13 +279,18 @@ export function threadsFor(rt: DnnlRuntime, flops: number): number {
  *
  * @param rt The runtime.
  * @param from Source layout.
- * @param to Destination layout.
+ * @param to Destination layout (may differ in data type: a conversion).
+ * @param threads Threads it runs on; default one.
  * @returns The primitive, arguments `[from, to]` declared.
  */
-export function reorder(rt: DnnlRuntime, from: MemoryDesc, to: MemoryDesc): Primitive {
+export function reorder(
+  rt: DnnlRuntime,
+  from: MemoryDesc,
+  to: MemoryDesc,
+  threads = 1,
+): Primitive {
   // A reorder is a memory-bound copy: one thread does a 2 MB filter in ~0.4 ms, while two
-  // threads pay more than that in fork/join.
-  const threads = 1;
+  // threads pay more than that in fork/join; only large ones ask for more.
   rt.setThreads(threads);
   const out = new BigUint64Array(1);
   check(

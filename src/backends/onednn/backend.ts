@@ -13,6 +13,7 @@ import { ConvPrimitives } from "./_conv.ts";
 import { convKernels } from "./_conv_kernels.ts";
 import type { _OneDnnState } from "./_kernel_util.ts";
 import { openOneDnn } from "./_lib.ts";
+import { LowpCache } from "./_lowp_cache.ts";
 import { MatMulPrimitives } from "./_matmul.ts";
 import { matMulKernels } from "./_matmul_kernels.ts";
 import { groupNormKernel } from "./_group_norm_kernel.ts";
@@ -79,10 +80,19 @@ export function registerOneDnnBackend(): string {
     /** Recycled kernel outputs; see `_buffer_pool.ts` for when a buffer may be reused. */
     bufferPool = new BufferPool(poolBytes());
     #outputs = (n: number) => this.bufferPool.take(n, false);
+    /** bf16 copies of activations and weights, and weights in the primitives' layouts. */
+    #lowp = new LowpCache(rt, {
+      take: this.#outputs,
+      give: (arr) => {
+        this.bufferPool.retain(arr);
+        this.bufferPool.release(arr);
+      },
+    });
     onednn: _OneDnnState = {
       rt,
-      conv: new ConvPrimitives(rt, this.#outputs),
-      matmul: new MatMulPrimitives(rt, this.#outputs),
+      lowp: this.#lowp,
+      conv: new ConvPrimitives(rt, this.#outputs, this.#lowp),
+      matmul: new MatMulPrimitives(rt, this.#outputs, this.#lowp),
       softmax: new SoftmaxPrimitives(rt, this.#outputs),
       scaleShift: new ScaleShiftPrimitives(rt, this.#outputs),
     };
@@ -109,7 +119,10 @@ export function registerOneDnnBackend(): string {
       // `data.get` of an id already gone would try to move it in from another backend.
       const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
       const released = super.disposeData(dataId, force);
-      if (values !== undefined && !this.data.has(dataId)) this.bufferPool.release(values);
+      if (values !== undefined && !this.data.has(dataId)) {
+        this.#lowp.forget(values);
+        this.bufferPool.release(values);
+      }
       return released;
     }
     override dispose(): void {
@@ -118,6 +131,7 @@ export function registerOneDnnBackend(): string {
       this.onednn.matmul.dispose();
       this.onednn.softmax.dispose();
       this.onednn.scaleShift.dispose();
+      this.#lowp.dispose();
       super.dispose();
     }
   }

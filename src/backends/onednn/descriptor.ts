@@ -5,10 +5,14 @@
  *
  * @module
  */
-import type { BackendDescriptor } from "../../kernels/backend_descriptor.ts";
+import type { BackendDescriptor, Precision } from "../../kernels/backend_descriptor.ts";
 import { _activate } from "../_activate.ts";
 import { ONEDNN_BACKEND, registerOneDnnBackend } from "./backend.ts";
 import { OneDnnUnavailableError, openOneDnn } from "./_lib.ts";
+import { oneDnnBf16Support, setOneDnnPrecision } from "./precision.ts";
+
+/** Its precisions: bf16 joins fp32 once a start has found native bf16 kernels. */
+const precisions: Precision[] = ["fp32"];
 
 /**
  * The onednn backend: native matmul and convolution gradients, no heap limit. Its tensors are
@@ -26,7 +30,7 @@ export const onednnBackend: BackendDescriptor = {
   capabilities: {
     nativeMatMul: true,
     nativeConvGradients: true,
-    precisions: ["fp32"],
+    precisions,
     deviceMemory: false,
   },
   async start(auto) {
@@ -39,7 +43,17 @@ export const onednnBackend: BackendDescriptor = {
     }
     onednnBackend.capabilities.threads = openOneDnn().maxThreads;
     await _activate(ONEDNN_BACKEND);
-    return auto ? `oneDNN ${version} loaded` : "";
+    if (!auto) return "";
+    // "auto" says whether --precision bf16 would run native kernels.
+    const bf16 = oneDnnBf16Support().ok;
+    if (bf16 && !precisions.includes("bf16")) precisions.push("bf16");
+    return `oneDNN ${version} loaded; ${
+      bf16 ? "bf16 available (--precision bf16)" : "no native bf16"
+    }`;
+  },
+  setPrecision(precision) {
+    setOneDnnPrecision(precision);
+    if (precision === "bf16" && !precisions.includes("bf16")) precisions.push("bf16");
   },
   isUnavailable: (err) => err instanceof OneDnnUnavailableError,
   memoryLimit() {
