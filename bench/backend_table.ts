@@ -7,18 +7,24 @@
 // largest buffer).
 //
 //   deno run -A bench/backend_table.ts [--backends onednn,wasm,webgpu] [--presets tiny,cifar10]
-//                                      [--big]   (adds the cifar10 train step at batch 128)
+//                                      [--precisions fp32,bf16] [--big]
+// --big adds the cifar10 train step at batch 128. A bf16 row runs PyTorch under
+// torch.autocast("cpu", dtype=torch.bfloat16) and our onednn backend with precision "bf16"
+// (other backends have no bf16: "n/a"); its "vs PyTorch" is against PyTorch bf16, and
+// "vs PyTorch fp32" against the fp32 row's PyTorch.
 //
 // webgpu cells need a WebGPU adapter (a GPU, or software Vulkan: mesa-vulkan-drivers); on a GPU
 // machine bench/gpu_check.ts gives the cifar10 numbers at batch 16 and 128 in one JSON line.
 import { parseArgs } from "node:util";
 import { type BackendName, type PresetName, presets, setBackend } from "../mod.ts";
+import type { Precision } from "../src/backends/mod.ts";
 import { trainStepFixture } from "./_train_step_fixture.ts";
 import { unetForwardFlops } from "./_unet_flops.ts";
 
 interface Case {
   backend: string;
   preset: PresetName;
+  precision: Precision;
   pass: "forward" | "train";
   batch: number;
 }
@@ -33,6 +39,7 @@ const { values: flags } = parseArgs({
   options: {
     backends: { type: "string", default: "onednn,wasm" },
     presets: { type: "string", default: "tiny,cifar10" },
+    precisions: { type: "string", default: "fp32" },
     big: { type: "boolean", default: false },
     case: { type: "string" },
     repeats: { type: "string", default: "3" },
@@ -46,34 +53,56 @@ if (flags.case) {
 }
 
 const cases: Case[] = [];
+const precisions = flags.precisions.split(",") as Precision[];
 for (const preset of flags.presets.split(",") as PresetName[]) {
-  cases.push({ backend: "", preset, pass: "forward", batch: 16 });
-  cases.push({ backend: "", preset, pass: "train", batch: 8 });
-  if (flags.big && preset === "cifar10") {
-    cases.push({ backend: "", preset, pass: "train", batch: 128 });
+  const shapes: [Case["pass"], number][] = [["forward", 16], ["train", 8]];
+  if (flags.big && preset === "cifar10") shapes.push(["train", 128]);
+  for (const [pass, batch] of shapes) {
+    for (const precision of precisions) {
+      cases.push({ backend: "", preset, precision, pass, batch });
+    }
   }
 }
 const backends = flags.backends.split(",");
+const withBf16 = precisions.includes("bf16");
 const header = [
   "preset",
   "pass",
   "batch",
+  "precision",
   "PyTorch img/s",
   ...backends.flatMap((b) => [
     `${b} img/s`,
     `${b} GFLOP/s`,
     `${b} vs PyTorch`,
+    ...(withBf16 ? [`${b} vs PyTorch fp32`] : []),
   ]),
 ];
+/** PyTorch's fp32 img/s per preset, pass and batch, for the bf16 rows' second ratio. */
+const torchFp32 = new Map<string, number>();
 console.log(`| ${header.join(" | ")} |`);
 console.log(`|${header.map(() => "---").join("|")}|`);
 for (const c of cases) {
   const torch = await pytorch(c);
-  const cells = [c.preset, c.pass, String(c.batch), torch ? fmt(torch.imgPerSec) : "n/a"];
+  const shape = `${c.preset},${c.pass},${c.batch}`;
+  if (torch && c.precision === "fp32") torchFp32.set(shape, torch.imgPerSec);
+  const fp32 = torchFp32.get(shape);
+  const cells = [
+    c.preset,
+    c.pass,
+    String(c.batch),
+    c.precision,
+    torch ? fmt(torch.imgPerSec) : "n/a",
+  ];
   for (const backend of backends) {
+    const blanks = withBf16 ? ["", "", ""] : ["", ""];
+    if (c.precision === "bf16" && backend !== "onednn") {
+      cells.push("n/a", ...blanks);
+      continue;
+    }
     const r = await child({ ...c, backend });
     if (r.imgPerSec === undefined) {
-      cells.push(r.error ?? "failed", "", "");
+      cells.push(r.error ?? "failed", ...blanks);
       continue;
     }
     const gflop = unetForwardFlops(presets[c.preset].unet) * (c.pass === "train" ? 3 : 1) / 1e9;
@@ -82,6 +111,7 @@ for (const c of cases) {
         (r.peakRssMb && c.batch >= 64 ? ` (peak RSS ${(r.peakRssMb / 1024).toFixed(1)} GiB)` : ""),
       (gflop * r.imgPerSec).toFixed(0),
       torch ? `${(r.imgPerSec / torch.imgPerSec).toFixed(2)}x` : "",
+      ...(withBf16 ? [fp32 ? `${(r.imgPerSec / fp32).toFixed(2)}x` : ""] : []),
     );
   }
   console.log(`| ${cells.join(" | ")} |`);
@@ -110,7 +140,12 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
   const script = new URL("./pytorch_reference.py", import.meta.url).pathname;
   try {
     const out = await new Deno.Command("/usr/bin/python3", {
-      args: [script, "--json", "--preset", c.preset, "--pass", c.pass, "--batch", `${c.batch}`],
+      args: [
+        script,
+        "--json",
+        ...["--preset", c.preset, "--pass", c.pass, "--batch", `${c.batch}`],
+        ...["--precision", c.precision],
+      ],
       stdout: "piped",
       stderr: "null",
     }).output();
@@ -123,7 +158,7 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
 }
 
 async function measure(c: Case, repeats: number): Promise<Result> {
-  await setBackend(c.backend as BackendName);
+  await setBackend(c.backend as BackendName, { precision: c.precision });
   const fixture = await trainStepFixture(c.preset, c.batch);
   const run = c.pass === "forward" ? () => fixture.forward() : (i: number) => fixture.train(i);
   await run(1); // warm-up: primitive creation (shader compilation on webgpu), first allocations

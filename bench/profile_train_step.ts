@@ -3,9 +3,11 @@
 //
 //   deno run -A bench/profile_train_step.ts [--backend onednn] [--preset cifar10] [--batch 8]
 //                                           [--pass train|forward] [--top 10]
+//                                           [--precision fp32|bf16]
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { type BackendName, type PresetName, setBackend } from "../mod.ts";
+import type { Precision } from "../src/backends/mod.ts";
 import { trainStepFixture } from "./_train_step_fixture.ts";
 
 const { values: flags } = parseArgs({
@@ -15,9 +17,10 @@ const { values: flags } = parseArgs({
     batch: { type: "string", default: "8" },
     top: { type: "string", default: "10" },
     pass: { type: "string", default: "train" },
+    precision: { type: "string", default: "fp32" },
   },
 });
-await setBackend(flags.backend as BackendName);
+await setBackend(flags.backend as BackendName, { precision: flags.precision as Precision });
 const name = flags.preset as PresetName;
 const batch = Number(flags.batch);
 const fixture = await trainStepFixture(name, batch);

@@ -3,7 +3,9 @@
 The paper's UNet (Ho et al. 2020), written in plain PyTorch with the block structure of
 src/nn/_unet_plan.ts: a stand-in for diffusers' UNet2DModel with the same config (diffusers
 is not installable here). It asserts the parameter counts of `createUNet(preset).numParams()`
-and times, on CPU in float32 without autocast, each after warm-up, the median of a few repeats:
+and times, on CPU in float32 (or, with --precision bf16, under torch.autocast("cpu",
+dtype=torch.bfloat16) with group norm, softmax and the loss in float32), each after warm-up,
+the median of a few repeats:
   forward  no_grad, eval mode, batch 16
   train    forward in train mode (the preset's dropout), MSE on the noise, backward,
            grad-norm clip 1.0, Adam step, EMA update; batch 8, and 128 for cifar10
@@ -16,7 +18,7 @@ Run with Debian's torch (python3-torch 1.13), not the pyenv python3 on PATH:
   /usr/bin/python3 bench/pytorch_reference.py                    # markdown table, all cases
   /usr/bin/python3 bench/pytorch_reference.py --preset cifar10 --pass train --batch 128 --json
 Flags: --preset tiny|cifar10, --pass forward|train, --batch N, --threads N (default 2),
---memory-format channels_last|contiguous, --warmup N (1), --repeats N (5; fewer once 60 s
+--precision fp32|bf16 (fp32), --memory-format channels_last|contiguous, --warmup N (1), --repeats N (5; fewer once 60 s
 are timed), --json (one JSON line per case). cifar10 train at batch 128 takes minutes a step on
 two cores: `--warmup 0 --repeats 1` times a single step.
 """
@@ -35,8 +37,17 @@ PRESETS = {
 EPS = 1e-6  # GroupNorm epsilon (normEps)
 
 
+class GroupNorm32(nn.GroupNorm):
+    """Group norm in float32 under autocast too, as later torch versions do (1.13's CPU
+    autocast has no rule for group_norm and would run it in bfloat16)."""
+
+    def forward(self, x):
+        with torch.autocast("cpu", enabled=False):
+            return super().forward(x.float())
+
+
 def norm(c, g):
-    return nn.GroupNorm(g, c, eps=EPS)
+    return GroupNorm32(g, c, eps=EPS)
 
 
 def zero(m):  # layers ending a residual branch start at zero scale, as in the paper
@@ -71,7 +82,7 @@ class Attention(nn.Module):  # single head over all H*W positions
         n, c, h, w = x.shape
         s = self.group_norm(x).flatten(2).transpose(1, 2)  # [n, hw, c]
         q, k, v = self.to_q(s) * c ** -0.5, self.to_k(s), self.to_v(s)
-        a = torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
+        a = torch.softmax((q @ k.transpose(1, 2)).float(), dim=-1) @ v  # softmax in fp32
         return x + self.to_out(a).transpose(1, 2).reshape(n, c, h, w)
 
 
@@ -154,7 +165,7 @@ def median_time(step, warmup, repeats, budget_s=60.0):
     return statistics.median(times[warmup:])
 
 
-def measure(name, pass_, batch, fmt, warmup, repeats):
+def measure(name, pass_, batch, fmt, warmup, repeats, precision="fp32"):
     cfg = PRESETS[name]
     torch.manual_seed(0)
     model = UNet(**cfg).to(memory_format=fmt)
@@ -163,11 +174,14 @@ def measure(name, pass_, batch, fmt, warmup, repeats):
     r = cfg["resolution"]
     x0 = torch.randn(batch, 3, r, r).contiguous(memory_format=fmt)
     t = torch.randint(0, 1000, (batch,))
+    # bf16: torch.autocast on CPU (convolutions and matmuls read bf16); weights, Adam, EMA,
+    # group norm, softmax and the loss stay float32.
+    cast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     if pass_ == "forward":
         model.eval()
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), cast():
                 model(x0, t)
     else:
         model.train()
@@ -180,7 +194,9 @@ def measure(name, pass_, batch, fmt, warmup, repeats):
         def step():
             noise = torch.randn_like(x0)
             a = abar[t][:, None, None, None]
-            loss = F.mse_loss(model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t), noise)
+            with cast():
+                pred = model(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)
+            loss = F.mse_loss(pred.float(), noise)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(params, 1.0)
@@ -190,7 +206,8 @@ def measure(name, pass_, batch, fmt, warmup, repeats):
                 torch._foreach_add_(ema, [p.detach() for p in params], alpha=1 - d)
     sec = median_time(step, warmup, repeats)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    return {"preset": name, "pass": pass_, "batch": batch, "img_per_s": round(batch / sec, 2),
+    return {"preset": name, "pass": pass_, "batch": batch, "precision": precision,
+            "img_per_s": round(batch / sec, 2),
             "ms_per_step": round(1000 * sec, 1), "peak_rss_mb": round(rss, 1)}
 
 
@@ -204,6 +221,7 @@ def main():
                    default="channels_last")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -216,10 +234,12 @@ def main():
             for batch in a.batch or default_batches[pass_] + extra:
                 cases.append((name, pass_, batch))
     if not a.json:
-        print(f"torch {torch.__version__}, {a.threads} threads, float32, {a.memory_format}\n")
-        print("| preset | pass | batch | img/s | ms/step | peak RSS MB |\n|---|---|---|---|---|---|")
+        kind = "float32" if a.precision == "fp32" else "bfloat16 autocast"
+        print(f"torch {torch.__version__}, {a.threads} threads, {kind}, {a.memory_format}\n")
+        print("| preset | pass | batch | precision | img/s | ms/step | peak RSS MB |\n"
+              "|---|---|---|---|---|---|---|")
     for case in cases:
-        m = measure(*case, fmt, a.warmup, max(1, a.repeats))
+        m = measure(*case, fmt, a.warmup, max(1, a.repeats), a.precision)
         print(json.dumps(m) if a.json else "| " + " | ".join(map(str, m.values())) + " |",
               flush=True)
 
