@@ -28,7 +28,13 @@
  */
 
 // Backends and memory.
-export { BACKEND_NAMES, type BackendName, setBackend } from "./src/backends/set_backend.ts";
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  setBackend,
+  type SetBackendOptions,
+} from "./src/backends/set_backend.ts";
+export { oneDnnBf16Support, type Precision } from "./src/backends/onednn/precision.ts";
 export { OutOfMemoryError } from "./src/memory/out_of_memory.ts";
 
 // Errors, and the caps on inputs they enforce.
