@@ -6,7 +6,7 @@
 import { DNNL, type DnnlRuntime } from "./_lib.ts";
 import { PrimitiveCache } from "./_primitive_cache.ts";
 import type { LowpCache } from "./_lowp_cache.ts";
-import type { Precision } from "./precision.ts";
+import type { Precision } from "../../kernels/backend_descriptor.ts";
 import {
   type FloatBuffer,
   mdByStrides,
