@@ -364,7 +364,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a bf16 run records its precision in config.json and --resume keeps it",
+  name: "auto says bf16 is available; a bf16 run records it in config.json, --resume keeps it",
   ignore: !!skip,
   async fn() {
     const out = await Deno.makeTempDir();
@@ -373,7 +373,8 @@ Deno.test({
       const common = ["--out", out, "--batch-size", "2", "--sample-every", "0", "--steps", "1"];
       const first = await task(["train", ...common, "--precision", "bf16"]);
       assert.equal(first.code, 0, first.stderr);
-      assert.match(first.stderr, /backend "onednn".*precision bf16/);
+      // No --backend: "auto", whose first line says bf16 is available.
+      assert.match(first.stderr, /^ddpm: using .*"onednn".*bf16 available.*precision bf16/m);
       const config = () => Deno.readTextFile(`${out}/config.json`).then(JSON.parse);
       assert.equal((await config()).train.precision, "bf16");
       const resumed = await task(["train", ...common, "--resume"]);
