@@ -84,20 +84,3 @@ export function setOneDnnPrecision(precision: Precision): void {
   b.onednn.conv.precision = precision;
   b.onednn.matmul.precision = precision;
 }
-
-/**
- * The precision of the onednn backend's convolutions and matrix products.
- *
- * @returns `"fp32"` until {@linkcode setOneDnnPrecision} sets another, or when the backend is
- *   not registered.
- *
- * @example
- * ```ts ignore
- * import { oneDnnPrecision } from "@x/ddpm/backends";
- * console.log(oneDnnPrecision());
- * ```
- */
-export function oneDnnPrecision(): Precision {
-  if (!tf.findBackend(ONEDNN_BACKEND)) return "fp32";
-  return (tf.findBackend(ONEDNN_BACKEND) as _OneDnnBackendLike).onednn.conv.precision;
-}
