@@ -119,7 +119,10 @@ Deno.test({
     // Once the first run has recorded itself in the lock, a second one is refused naming it.
     let settled = false;
     first.finally(() => settled = true).catch(() => {});
-    while (!settled && !(await Deno.readTextFile(`${dir}/train.lock`).catch(() => ""))) {
+    // The record is one line: wait for its newline, not for any byte of it.
+    while (
+      !settled && !(await Deno.readTextFile(`${dir}/train.lock`).catch(() => "")).endsWith("\n")
+    ) {
       await new Promise((r) => setTimeout(r, 5));
     }
     await assert.rejects(
