@@ -10,7 +10,7 @@ import type { TrainConfig } from "./train_config.ts";
 import { DEFAULT_TRAIN_CONFIG } from "./train_config.ts";
 
 /** Names of the built-in presets. */
-export type PresetName = "cifar10" | "celebahq256" | "lsun256" | "tiny";
+export type PresetName = "cifar10" | "celebahq256" | "lsun256" | "tiny" | "emoji";
 
 /** How a preset samples by default. */
 export interface SampleConfig {
@@ -129,6 +129,36 @@ export const presets: Record<PresetName, Preset> = {
       sampleEvery: 500,
     },
     sample: { sampler: "ddim", numInferenceSteps: 50, eta: 0, batchSize: 16 },
+  },
+  // The recipe of the model shipped in `models/emoji` (see its README.md): three times tiny's
+  // width and twice its residual blocks, still under 8 MB in float16, trained for about 100
+  // minutes in bf16 on two CPU cores.
+  emoji: {
+    unet: {
+      resolution: 32,
+      inChannels: 3,
+      outChannels: 3,
+      ch: 48,
+      chMult: [1, 2, 2],
+      numResBlocks: 2,
+      attnResolutions: [8],
+      dropout: 0.0,
+      numGroups: 16,
+      normEps: 1e-6,
+    },
+    scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_large" },
+    train: {
+      ...DEFAULT_TRAIN_CONFIG,
+      batchSize: 32,
+      learningRate: 5e-4,
+      warmupSteps: 200,
+      emaDecay: 0.9995,
+      emaWarmup: true,
+      steps: 6000,
+      checkpointEvery: 500,
+      sampleEvery: 1000,
+    },
+    sample: { sampler: "dpm", numInferenceSteps: 20, eta: 0, batchSize: 16 },
   },
 };
 
