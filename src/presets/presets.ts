@@ -154,7 +154,7 @@ export const presets: Record<PresetName, Preset> = {
       warmupSteps: 200,
       emaDecay: 0.9995,
       emaWarmup: true,
-      steps: 6000,
+      steps: 5000,
       checkpointEvery: 500,
       sampleEvery: 1000,
     },
