@@ -22,6 +22,28 @@ Deno.test("learningRateAt() warms up linearly to the peak, then stays there", ()
   assertNear(learningRateAt(0, { learningRate: 0.1, warmupSteps: 0 }), 0.1, 0);
 });
 
+Deno.test("learningRateAt() with cosine decay follows half a cosine from the peak to 0", () => {
+  const cfg = { learningRate: 1e-3, warmupSteps: 100, lrDecay: "cosine", steps: 2100 } as const;
+  // Warmup is unchanged by the decay.
+  assertNear(learningRateAt(49, cfg), 1e-3 * 50 / 100, 1e-15);
+  for (const step of [99, 100, 350, 1100, 1600, 2099, 2100, 5000]) {
+    // The closed form, in float64: lr/2 * (1 + cos(pi * min(1, (step - warmup) / 2000))).
+    const progress = Math.min(1, Math.max(0, (step - 100) / 2000));
+    const want = 0.5e-3 * (1 + Math.cos(Math.PI * progress));
+    assertNear(learningRateAt(step, cfg), want, 1e-15);
+  }
+  assertNear(learningRateAt(1100, cfg), 0.5e-3, 1e-15);
+  assertNear(learningRateAt(2100, cfg), 0, 1e-18);
+  let last = Infinity;
+  for (let step = 100; step < 2100; step += 7) {
+    const lr = learningRateAt(step, cfg);
+    assert(lr <= last && lr > 0, `not decreasing at step ${step}`);
+    last = lr;
+  }
+  // "constant" and a missing decay are the paper's schedule.
+  assertNear(learningRateAt(2000, { ...cfg, lrDecay: "constant" }), 1e-3, 0);
+});
+
 Deno.test("emaDecayAt() warms up as (1 + step) / (10 + step), capped at the decay", () => {
   const cfg = { emaDecay: 0.999, emaWarmup: true };
   assertNear(emaDecayAt(1, cfg), 2 / 11, 1e-15);

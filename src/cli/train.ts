@@ -8,6 +8,7 @@ import { train } from "../train/train.ts";
 import type { TrainConfig } from "../presets/train_config.ts";
 import {
   backendFlag,
+  choiceFlag,
   CliError,
   intFlag,
   numberFlag,
@@ -44,6 +45,10 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
         "memory limit, printed at the start and kept in config.json)",
     ),
     lr: flag("X", "peak learning rate (default: the preset's; tiny: 1e-3)"),
+    "lr-decay": flag(
+      "KIND",
+      "after warmup: constant (the paper's) or cosine, down to 0 at the last\nstep (default: the preset's; tiny: cosine)",
+    ),
     "sample-every": flag(
       "N",
       "write a grid of EMA samples every N steps, 0 = never\n(default: the preset's; tiny: 200)",
@@ -68,7 +73,7 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
     precision: FLAGS.precision,
   },
   outro: `Ctrl-C or SIGTERM finishes the current step, writes a checkpoint and exits (130 or 143);
---resume continues. On --resume, --data, --steps, --batch-size, --lr, --sample-every,
+--resume continues. On --resume, --data, --steps, --batch-size, --lr, --lr-decay, --sample-every,
 --checkpoint-every and --precision replace the run's values (recorded in config.json); --preset
 and --seed must match the run's.
 Under mpirun/srun every rank computes its share of each batch and the gradients are summed
@@ -89,6 +94,14 @@ export async function main(args: string[]): Promise<number> {
     overrides.microBatchSize = intFlag("micro-batch", flags["micro-batch"], 0);
   }
   if (given("lr")) overrides.learningRate = numberFlag("lr", flags.lr, 0, Number.MIN_VALUE);
+  if (given("lr-decay")) {
+    overrides.lrDecay = choiceFlag(
+      "lr-decay",
+      flags["lr-decay"],
+      ["constant", "cosine"] as const,
+      "constant",
+    );
+  }
   if (given("sample-every")) {
     overrides.sampleEvery = intFlag("sample-every", flags["sample-every"], 0, 0);
   }

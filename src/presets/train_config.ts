@@ -13,6 +13,12 @@ export interface TrainConfig {
   learningRate: number;
   /** Steps of linear learning-rate warmup from 0. Paper: 5000. */
   warmupSteps: number;
+  /**
+   * After warmup: `"constant"` (the paper's, and the default) or `"cosine"`, half a cosine from
+   * `learningRate` down to 0 at `steps` (Loshchilov & Hutter 2017), which ends a short run on
+   * settled weights. Changing `steps` on resume stretches the rest of the curve.
+   */
+  lrDecay?: "constant" | "cosine";
   /** Clip gradients to this global L2 norm; 0 disables clipping. Paper: 1.0. */
   gradClipNorm: number;
   /** Decay of the exponential moving average of the weights. Paper: 0.9999. */

@@ -35,6 +35,7 @@ const RULES: Partial<Record<keyof TrainConfig, Rule>> = {
   keepCheckpoints: { kind: "int", min: 1, max: 1e6 },
   microBatchSize: { kind: "int", min: 1, max: 65536, optional: true },
   precision: { kind: "choice", choices: ["fp32", "bf16"], optional: true },
+  lrDecay: { kind: "choice", choices: ["constant", "cosine"], optional: true },
 };
 
 /**

@@ -1,15 +1,16 @@
 /**
- * Learning-rate warmup, as plain math.
+ * The learning-rate and EMA schedules, as plain math.
  *
  * @module
  */
 
 /**
  * The learning rate at a 0-based step: linear warmup from 0 to `learningRate` over
- * `warmupSteps` steps, then constant (the paper's schedule).
+ * `warmupSteps` steps, then constant (the paper's schedule) or, with `lrDecay: "cosine"`, half a
+ * cosine from `learningRate` at the end of warmup to 0 at step `steps`.
  *
  * @param step The 0-based optimisation step about to be taken.
- * @param cfg The peak learning rate and the warmup length.
+ * @param cfg The peak learning rate, the warmup length, and the decay with the run's length.
  * @returns The learning rate for that step.
  *
  * @example
@@ -17,14 +18,26 @@
  * import { learningRateAt } from "@x/ddpm/train";
  * const lr = learningRateAt(49, { learningRate: 2e-4, warmupSteps: 100 });
  * if (Math.abs(lr - 1e-4) > 1e-12) throw new Error(String(lr));
+ * // Halfway through the decay, a cosine schedule is at half the peak.
+ * const cfg = { learningRate: 1e-3, warmupSteps: 100, lrDecay: "cosine", steps: 1100 } as const;
+ * if (Math.abs(learningRateAt(600, cfg) - 5e-4) > 1e-12) throw new Error();
  * ```
  */
 export function learningRateAt(
   step: number,
-  cfg: { learningRate: number; warmupSteps: number },
+  cfg: {
+    learningRate: number;
+    warmupSteps: number;
+    lrDecay?: "constant" | "cosine";
+    steps?: number;
+  },
 ): number {
-  if (cfg.warmupSteps <= 0) return cfg.learningRate;
-  return cfg.learningRate * Math.min(1, (step + 1) / cfg.warmupSteps);
+  if (step + 1 < cfg.warmupSteps) return cfg.learningRate * (step + 1) / cfg.warmupSteps;
+  if (cfg.lrDecay !== "cosine" || cfg.steps === undefined) return cfg.learningRate;
+  const decaySteps = cfg.steps - cfg.warmupSteps;
+  if (decaySteps <= 0) return cfg.learningRate;
+  const progress = Math.min(1, Math.max(0, (step - cfg.warmupSteps) / decaySteps));
+  return cfg.learningRate * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 
 /**
