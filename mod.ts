@@ -132,13 +132,15 @@ export { saveGrid } from "./src/io/save_grid.ts";
 export { saveGif } from "./src/io/save_gif.ts";
 export { loadPretrained, type PretrainedModel } from "./src/diffusers/pretrained.ts";
 export { HubError, type HubOptions } from "./src/hub/mod.ts";
-export { saveDiffusers } from "./src/diffusers/save_diffusers.ts";
+export { saveDiffusers, type SaveDiffusersOptions } from "./src/diffusers/save_diffusers.ts";
 export {
   type Float32TensorData,
   type HostTensor,
   readSafetensors,
   type SafetensorsContents,
+  type SafetensorsWriteDtype,
   writeSafetensors,
+  type WriteSafetensorsOptions,
 } from "./src/formats/safetensors.ts";
 export { readTorchStateDict } from "./src/formats/torch_pickle.ts";
 

@@ -6,7 +6,7 @@ import { COMMANDS } from "../src/cli/_commands.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const MAIN = new URL("src/cli/main.ts", ROOT).pathname;
-const NAMES = ["train", "sample", "eval", "interpolate", "inpaint", "demo", "fid"];
+const NAMES = ["train", "sample", "eval", "interpolate", "inpaint", "demo", "fid", "export"];
 
 async function ddpm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -25,7 +25,7 @@ Deno.test("ddpm --help lists every command with its one-line summary", async () 
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^Usage: ddpm <train\|sample\|eval\|interpolate\|inpaint\|demo\|fid> \[flags\]/,
+    /^Usage: ddpm <train\|sample\|eval\|interpolate\|inpaint\|demo\|fid\|export> \[flags\]/,
   );
   for (const name of NAMES) {
     const line = r.stdout.split("\n").find((l) => l.trimStart().startsWith(`${name} `));

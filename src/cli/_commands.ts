@@ -43,4 +43,8 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: "FID and Inception Score of a folder of samples, as pytorch-fid computes them",
     load: () => import("./fid.ts"),
   },
+  export: {
+    summary: "write a run's EMA weights as a diffusers model folder (float32 or float16)",
+    load: () => import("./export.ts"),
+  },
 };

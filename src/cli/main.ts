@@ -1,5 +1,5 @@
 /**
- * The `ddpm` command line: `ddpm <train|sample|eval|interpolate|inpaint|demo|fid> [flags]`.
+ * The `ddpm` command line: `ddpm <train|sample|eval|interpolate|inpaint|demo|fid|export> [flags]`.
  * `ddpm --help` lists the commands, `ddpm COMMAND --help` a command's flags. Install it from JSR
  * with the permissions it needs (the README's Permissions section says which and why):
  *

@@ -36,6 +36,62 @@ export function _halfBitsToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+// One float32's bits, shared by the scalar encoder (no allocation per value).
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * float32 bits -> IEEE 754 binary16 bits, rounding to nearest with ties to even: magnitudes
+ * that round past the largest finite half (65504) become infinity, those below 2^-14 the
+ * subnormals (2^-25 and below round to zero), NaN stays a (quiet) NaN of the same sign.
+ */
+function float32BitsToHalf(f: number): number {
+  const sign = (f >>> 16) & 0x8000;
+  const exp = (f >>> 23) & 0xff;
+  const mant = f & 0x7fffff;
+  if (exp === 0xff) return sign | (mant ? 0x7e00 : 0x7c00);
+  // The exponent rebiased from 127 to 15.
+  const e = exp - 112;
+  if (e >= 31) return sign | 0x7c00;
+  let q: number, rest: number, halfway: number;
+  if (e > 0) {
+    // Normal: drop 13 of the 23 fraction bits. A carry out of the fraction raises the
+    // exponent, and out of exponent 30 it gives 0x7c00, infinity, as it should.
+    q = (e << 10) | (mant >>> 13);
+    rest = mant & 0x1fff;
+    halfway = 0x1000;
+  } else {
+    // Subnormal (or zero): the implicit leading 1 made explicit, then 14 - e bits dropped.
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    q = m >>> shift;
+    rest = m & ((1 << shift) - 1);
+    halfway = 1 << (shift - 1);
+  }
+  if (rest > halfway || (rest === halfway && (q & 1) === 1)) q++;
+  return sign | q;
+}
+
+/**
+ * number -> IEEE 754 binary16 bits, round to nearest, ties to even. `x` is first rounded to
+ * float32, as a `Float32Array` would store it: for float32 values (the writer's input) the
+ * result is the correctly rounded half.
+ */
+export function _floatToHalfBits(x: number): number {
+  f32Scratch[0] = x;
+  return float32BitsToHalf(u32Scratch[0]);
+}
+
+/** float32 values -> their binary16 bits ({@linkcode _floatToHalfBits} for each). */
+export function _encodeFloat16(values: Float32Array): Uint16Array {
+  // A Float32Array always starts at a multiple of 4 bytes, so this view is legal.
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < bits.length; i++) out[i] = float32BitsToHalf(bits[i]);
+  return out;
+}
+
 /**
  * Decodes `count` elements of `dtype` starting at `bytes[0]` into float32. int64 values above
  * 2^24 lose precision, as they must in float32.

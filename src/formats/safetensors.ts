@@ -7,7 +7,7 @@
  * @module
  */
 import { LimitError } from "../errors.ts";
-import { _decodeToFloat32, _DTYPE_BYTES } from "./_dtypes.ts";
+import { _decodeToFloat32, _DTYPE_BYTES, _encodeFloat16 } from "./_dtypes.ts";
 
 /** A tensor read from a checkpoint file, converted to float32 on the host. */
 export interface HostTensor {
@@ -230,15 +230,31 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsContents {
   return { tensors, metadata };
 }
 
+/** The element types {@linkcode writeSafetensors} can store: float32, or IEEE half. */
+export type SafetensorsWriteDtype = "F32" | "F16";
+
+/** How {@linkcode writeSafetensors} stores the values. */
+export interface WriteSafetensorsOptions {
+  /**
+   * `"F32"` (default) stores the values as they are; `"F16"` rounds each to the nearest IEEE
+   * half (ties to even; relative error at most 2^-11 for magnitudes in [2^-14, 65504],
+   * beyond 65504 infinity, below 2^-14 subnormals), half the bytes. Readers (this library's,
+   * PyTorch's, diffusers') widen them again.
+   */
+  dtype?: SafetensorsWriteDtype;
+}
+
 /**
- * Serialises float32 tensors as safetensors (dtype F32), in name order, with the header padded
- * by spaces to a multiple of 8 bytes so that the data section stays aligned.
+ * Serialises float32 tensors as safetensors (dtype F32, or F16 when asked), in name order,
+ * with the header padded by spaces to a multiple of 8 bytes so that the data section stays
+ * aligned.
  *
  * @param tensors Tensors by name.
  * @param metadata Optional string-to-string `__metadata__`, e.g. `{ format: "pt" }`.
+ * @param options `dtype: "F16"` stores half-precision values, half the size.
  * @returns The file's bytes.
- * @throws {TypeError} when a tensor's value count differs from its shape, or a name is empty
- *   or `__metadata__`.
+ * @throws {TypeError} when a tensor's value count differs from its shape, a name is empty
+ *   or `__metadata__`, or the dtype is not F32 or F16.
  *
  * @example
  * ```ts
@@ -247,11 +263,32 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsContents {
  * const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
  * if ((8 + headerLength) % 8 !== 0) throw new Error("data section not aligned");
  * ```
+ *
+ * @example Half precision
+ * ```ts
+ * import { readSafetensors, writeSafetensors } from "@x/ddpm";
+ * const w = new Map([["w", { shape: [2], data: new Float32Array([0.1, 70000]) }]]);
+ * const half = writeSafetensors(w, undefined, { dtype: "F16" });
+ * const { tensors } = readSafetensors(half);
+ * const [a, b] = tensors.get("w")!.data;
+ * if (tensors.get("w")!.dtype !== "F16") throw new Error("not stored as F16");
+ * if (Math.abs(a - 0.1) > 0.1 * 2 ** -11 || b !== Infinity) throw new Error(`${a} ${b}`);
+ * ```
  */
 export function writeSafetensors(
   tensors: ReadonlyMap<string, Float32TensorData>,
   metadata?: Record<string, string>,
+  options: WriteSafetensorsOptions = {},
 ): Uint8Array {
+  const dtype = options.dtype ?? "F32";
+  if (dtype !== "F32" && dtype !== "F16") {
+    throw new TypeError(
+      `Cannot write safetensors: dtype ${
+        JSON.stringify(dtype)
+      } is not supported; use "F32" or "F16"`,
+    );
+  }
+  const bytesPer = _DTYPE_BYTES[dtype];
   const names = [...tensors.keys()].sort();
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
@@ -278,11 +315,11 @@ export function writeSafetensors(
       );
     }
     header[name] = {
-      dtype: "F32",
+      dtype,
       shape: [...t.shape],
-      data_offsets: [offset, offset + t.data.length * 4],
+      data_offsets: [offset, offset + t.data.length * bytesPer],
     };
-    offset += t.data.length * 4;
+    offset += t.data.length * bytesPer;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
@@ -297,11 +334,14 @@ export function writeSafetensors(
   let pos = 8 + json.length;
   const le = new DataView(out.buffer);
   for (const name of names) {
-    const data = tensors.get(name)!.data;
-    // Float32Array bytes are host-endian; every platform Deno runs on is little-endian, but
+    const values = tensors.get(name)!.data;
+    const data = dtype === "F16" ? _encodeFloat16(values) : values;
+    // Typed array bytes are host-endian; every platform Deno runs on is little-endian, but
     // write through DataView where that is not so.
     if (IS_LITTLE_ENDIAN) {
       out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), pos);
+    } else if (data instanceof Uint16Array) {
+      for (let i = 0; i < data.length; i++) le.setUint16(pos + 2 * i, data[i], true);
     } else {
       for (let i = 0; i < data.length; i++) le.setFloat32(pos + 4 * i, data[i], true);
     }
