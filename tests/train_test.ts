@@ -35,17 +35,27 @@ const SMALL: Preset = {
   },
 };
 
-Deno.test("train() for 20 steps equals 10 steps plus a resumed 10, on cpu", async () => {
+Deno.test("train() for 20 steps equals 10 steps, a stop and a resumed 10, on cpu", async () => {
   await setBackend("cpu");
   const data = makeData(6, 8);
   const straight = await Deno.makeTempDir();
   const split = await Deno.makeTempDir();
   try {
-    const a = await train({ outDir: straight, preset: SMALL, data, seed: 3 });
+    // With the cosine decay, so that the resumed steps must also find their place on the curve.
+    const preset = { ...SMALL, train: { ...SMALL.train, lrDecay: "cosine" as const } };
+    const a = await train({ outDir: straight, preset, data, seed: 3 });
     assert.equal(a.step, 20);
-    const half = await train({ outDir: split, preset: SMALL, data, seed: 3, train: { steps: 10 } });
+    const stop = new AbortController();
+    const half = await train({
+      outDir: split,
+      preset,
+      data,
+      seed: 3,
+      signal: stop.signal,
+      onStep: (m) => void (m.step === 10 && stop.abort()),
+    });
     assert.equal(half.step, 10);
-    const b = await train({ outDir: split, data, resume: true, train: { steps: 20 } });
+    const b = await train({ outDir: split, data, resume: true });
     assert.equal(b.step, 20);
     const ca = await loadCheckpoint(a.checkpoint);
     const cb = await loadCheckpoint(b.checkpoint);
