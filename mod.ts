@@ -70,6 +70,12 @@ export {
 
 // The model.
 export { createUNet } from "./src/presets/create_unet.ts";
+export {
+  defaultSamplerSteps,
+  SAMPLER_NAMES,
+  type SamplerName,
+  schedulerForSampler,
+} from "./src/presets/samplers.ts";
 export type { CreateUNetOptions } from "./src/nn/create_unet_from_config.ts";
 export type { PredictOptions, UNet } from "./src/nn/unet.ts";
 
@@ -133,6 +139,7 @@ export { saveGif } from "./src/io/save_gif.ts";
 export { loadPretrained, type PretrainedModel } from "./src/diffusers/pretrained.ts";
 export { HubError, type HubOptions } from "./src/hub/mod.ts";
 export { saveDiffusers, type SaveDiffusersOptions } from "./src/diffusers/save_diffusers.ts";
+export { EMOJI_MODEL_URL, loadEmojiModel } from "./src/diffusers/emoji_model.ts";
 export {
   type Float32TensorData,
   type HostTensor,

@@ -1,27 +1,26 @@
 /// <reference lib="dom" />
 // The browser demo in a real headless Chromium (Debian's `chromium`, driven over the DevTools
-// protocol by puppeteer-core; nothing downloads a browser): `deno task demo` serves a tiny run,
-// the page samples DDIM 10 steps with seed 0 on wasm, then DPM-Solver++ 10 steps, and its canvas
+// protocol by puppeteer-core; nothing downloads a browser): `deno task demo` with no flag serves
+// the shipped emoji model, the page samples DDIM 10 steps with seed 0 on wasm, then
+// SDE-DPM-Solver++ 20 steps (its default sampler; the screenshot), and its canvas
 // must match `sample()` in Deno for the same run, seed, sampler and backend. Skips, saying why, only where Chromium cannot start.
 import puppeteer, { type Browser } from "puppeteer-core";
 import { Image } from "imagescript";
 import {
   DDIMScheduler,
-  dpmSolverConfigForModel,
-  DPMSolverMultistepScheduler,
   gridPixels,
-  loadRun,
+  loadEmojiModel,
   sample,
+  schedulerForSampler,
   setBackend,
 } from "../mod.ts";
-import { writeDemoRun } from "./_demo_model.ts";
 import { assert } from "./_assert.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const CHROMIUM = Deno.env.get("DDPM_CHROMIUM") ?? "/usr/bin/chromium";
 /** Set to 1 to write the screenshot to docs/browser-demo.png (the README's picture). */
 const UPDATE_SCREENSHOT = Deno.env.get("DDPM_UPDATE_SCREENSHOT") === "1";
-const N = 4, STEPS = 10, SEED = 0, COLS = 2;
+const N = 4, STEPS = 10, DPM_STEPS = 20, SEED = 0, COLS = 2;
 /**
  * Largest difference allowed between a canvas byte and Deno's, out of 255. Both run the same
  * XNNPACK wasm kernels and TF.js's seeded generator, so the floats agree up to summation
@@ -138,12 +137,12 @@ Deno.test({
     let demo: { url: string; stop: () => Promise<void> } | undefined;
     try {
       await setBackend("wasm");
-      await writeDemoRun(`${tmp}/run`);
-      demo = await startDemo(["--checkpoint", `${tmp}/run`, "--port", "0"]);
+      demo = await startDemo(["--port", "0"]);
       const tServer = performance.now();
 
-      // Deno: the same run, seed, sampler and steps, on wasm.
-      const { unet, config } = await loadRun(`${tmp}/run`);
+      // Deno: the same model, seed, sampler and steps, on wasm.
+      const { unet, scheduler: ddpm } = await loadEmojiModel();
+      const config = { scheduler: ddpm.config };
       const images = await sample({
         unet,
         scheduler: new DDIMScheduler(config.scheduler),
@@ -153,12 +152,13 @@ Deno.test({
       });
       const expected = await gridPixels(images, { cols: COLS });
       images.dispose();
-      // And DPM-Solver++, which the page builds from the same scheduler config.
+      // And the shipped model's own sampler, DPM-Solver++ in its stochastic form, which the page
+      // builds from the same scheduler config and draws the same noise for.
       const dpmImages = await sample({
         unet,
-        scheduler: new DPMSolverMultistepScheduler(dpmSolverConfigForModel(config.scheduler)),
+        scheduler: schedulerForSampler("dpm-sde", config.scheduler),
         batchSize: N,
-        numInferenceSteps: STEPS,
+        numInferenceSteps: DPM_STEPS,
         seed: SEED,
       });
       const expectedDpm = await gridPixels(dpmImages, { cols: COLS });
@@ -218,22 +218,16 @@ Deno.test({
       const decoded = await Image.decode(png);
       assert.deepEqual([...decoded.bitmap], canvas.data);
 
-      const shot = UPDATE_SCREENSHOT
-        ? new URL("docs/browser-demo.png", ROOT).pathname
-        : `${tmp}/browser-demo.png`;
-      if (UPDATE_SCREENSHOT) await Deno.mkdir(new URL("docs/", ROOT), { recursive: true });
-      await page.screenshot({ path: shot as `${string}.png` });
-
       // The DPM-Solver++ sampler in the page against sample() with DPMSolverMultistepScheduler.
       await page.goto(
-        `${demo.url}?backend=wasm&seed=${SEED}&steps=${STEPS}&sampler=dpm&n=${N}&autostart=1`,
+        `${demo.url}?backend=wasm&seed=${SEED}&steps=${DPM_STEPS}&sampler=dpm-sde&n=${N}&autostart=1`,
       );
       await page.waitForFunction(
         () => ["done", "error"].includes(document.body.dataset.state ?? ""),
         { timeout: 45_000 },
       );
       const dpmStatus = await page.$eval("#status", (e) => e.textContent ?? "");
-      assert.match(dpmStatus, /^done: \d+ images, \d+ DPM-Solver\+\+ steps/, logs.join("\n"));
+      assert.match(dpmStatus, /^done: \d+ images, \d+ SDE-DPM-Solver\+\+ steps/, logs.join("\n"));
       const dpmCanvas = await page.$eval("#xt", (c) => {
         const el = c as HTMLCanvasElement;
         return Array.from(el.getContext("2d")!.getImageData(0, 0, el.width, el.height).data);
@@ -244,7 +238,12 @@ Deno.test({
         if (d > 0) dpmDiffering++;
         dpmMax = Math.max(dpmMax, d);
       }
-      console.log(`browser demo, DPM-Solver++: max |canvas - Deno| = ${dpmMax}/255`);
+      // The README's picture: the shipped model's default sampler.
+      const shot = UPDATE_SCREENSHOT
+        ? new URL("docs/browser-demo.png", ROOT).pathname
+        : `${tmp}/browser-demo.png`;
+      await page.screenshot({ path: shot as `${string}.png` });
+      console.log(`browser demo, SDE-DPM-Solver++: max |canvas - Deno| = ${dpmMax}/255`);
       assert.ok(dpmMax <= MAX_BYTE_DIFF, `DPM: max byte difference ${dpmMax}`);
       assert.ok(dpmDiffering <= MAX_DIFFERING * dpmCanvas.length, `DPM: ${dpmDiffering} differ`);
       console.log(

@@ -5,7 +5,7 @@
  * bundles it for the browser at startup.
  *
  * Query parameters: `backend` (auto, webgpu, webgl, wasm, cpu), `seed`, `steps`, `sampler`
- * (ddim, ddpm, dpm), `n` (images), and `autostart=1` to sample as soon as the model is loaded.
+ * (ddim, ddpm, dpm, dpm-sde), `n` (images), and `autostart=1` to sample as soon as the model is loaded.
  *
  * @module
  */
@@ -15,16 +15,16 @@ import {
   BROWSER_BACKEND_NAMES,
   type BrowserBackendName,
   createUNet,
-  DDIMScheduler,
-  DDPMScheduler,
-  dpmSolverConfigForModel,
-  DPMSolverMultistepScheduler,
+  defaultSamplerSteps,
   encodePng,
   gridPixels,
   readSafetensors,
   type RgbaImage,
   sample,
+  SAMPLER_NAMES,
+  type SamplerName,
   type SchedulerConfig,
+  schedulerForSampler,
   setBrowserBackend,
   type UNet,
   type UNetConfig,
@@ -40,16 +40,20 @@ interface ModelInfo {
   sample: { sampler: Sampler; steps: number };
 }
 
-type Sampler = "ddim" | "ddpm" | "dpm";
-const SAMPLERS: readonly Sampler[] = ["ddim", "ddpm", "dpm"];
+type Sampler = SamplerName;
 const asSampler = (v: string | null): Sampler | null =>
-  SAMPLERS.includes(v as Sampler) ? v as Sampler : null;
+  SAMPLER_NAMES.includes(v as Sampler) ? v as Sampler : null;
+const SAMPLER_LABELS: Record<Sampler, string> = {
+  ddim: "DDIM",
+  ddpm: "DDPM",
+  dpm: "DPM-Solver++",
+  "dpm-sde": "SDE-DPM-Solver++",
+};
 
 /** The steps a sampler takes by default: the model's own for its sampler, else 20 / 50 / T. */
 function defaultSteps(sampler: Sampler, info: ModelInfo): number {
   if (sampler === info.sample.sampler) return info.sample.steps;
-  const T = info.scheduler.numTrainTimesteps;
-  return Math.min(sampler === "dpm" ? 20 : sampler === "ddim" ? 50 : T, T);
+  return defaultSamplerSteps(sampler, info.scheduler.numTrainTimesteps);
 }
 
 /** What the page shows and keeps between runs. */
@@ -132,12 +136,8 @@ async function run(state: State): Promise<void> {
   const steps = intInput(els.steps, 1, T);
   const n = intInput(els.count, 1, 64);
   const sampler = asSampler(els.sampler.value) ?? "ddim";
-  const scheduler = sampler === "ddim"
-    ? new DDIMScheduler(state.info.scheduler)
-    : sampler === "dpm"
-    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(state.info.scheduler))
-    : new DDPMScheduler(state.info.scheduler);
-  const label = sampler === "dpm" ? "DPM-Solver++" : sampler.toUpperCase();
+  const scheduler = schedulerForSampler(sampler, state.info.scheduler);
+  const label = SAMPLER_LABELS[sampler];
   const cols = Math.ceil(Math.sqrt(n));
   els.start.disabled = els.save.disabled = true;
   els.progress.value = 0;

@@ -20,7 +20,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     load: () => import("./train.ts"),
   },
   sample: {
-    summary: "draw images from a run, a diffusers model or a preset (a grid, a GIF, a folder)",
+    summary: "draw images from the shipped emoji model, a run, a diffusers model or a preset",
     load: () => import("./sample.ts"),
   },
   eval: {

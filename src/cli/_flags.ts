@@ -48,7 +48,7 @@ const PRESET_NAMES = Object.keys(presets).join(", ");
 export const MODEL_FLAGS = {
   checkpoint: stringFlag(
     "PATH",
-    "run folder or checkpoint file written by `deno task train`\n(default: runs/tiny if it exists)",
+    "run folder or checkpoint file written by `deno task train`, e.g.\nruns/tiny (default: the emoji model shipped in models/emoji)",
     "Model (one of):",
   ),
   pretrained: stringFlag(
@@ -90,7 +90,8 @@ export const outFlag = (what: string, fallback: string): FlagSpec =>
 export const samplerFlag = (defaultText: string): FlagSpec =>
   stringFlag(
     "NAME",
-    `ddpm (ancestral, the paper), ddim, or dpm (DPM-Solver++, ~20 steps)\n${defaultText}`,
+    "ddpm (ancestral, the paper), ddim, dpm (DPM-Solver++, ~20 steps), or\n" +
+      `dpm-sde (DPM-Solver++'s stochastic form, ~20 steps)\n${defaultText}`,
   );
 
 /** A flag of one command only. */

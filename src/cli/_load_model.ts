@@ -3,9 +3,10 @@
 import { _showName } from "../_terminal_text.ts";
 import type { SchedulerConfig } from "../diffusion/scheduler_config.ts";
 import { loadPretrained } from "../diffusers/pretrained.ts";
+import { loadEmojiModel } from "../diffusers/emoji_model.ts";
 import type { UNet } from "../nn/unet.ts";
 import { createUNetFromConfig } from "../nn/create_unet_from_config.ts";
-import { getPreset, type SampleConfig } from "../presets/presets.ts";
+import { getPreset, presets, type SampleConfig } from "../presets/presets.ts";
 import { _readImageFile } from "../io/_read_image_file.ts";
 import { loadRun } from "../runs/load_run.ts";
 import { CliError, presetFlag } from "./_cli.ts";
@@ -46,7 +47,10 @@ export interface LoadedModel {
   sampleDefaults?: SampleConfig;
 }
 
-/** Loads the model named by `--checkpoint` or `--pretrained`. */
+/**
+ * Loads the model named by `--checkpoint`, `--pretrained` or `--preset`; with none of them, the
+ * emoji model shipped in the package.
+ */
 export async function loadModel(
   flags: { checkpoint?: string; pretrained?: string; preset?: string },
   opts: { seed?: number; hub?: HubOptions } = {},
@@ -77,7 +81,17 @@ export async function loadModel(
       what: `pretrained ${_showName(flags.pretrained)}`,
     };
   }
-  const run = await loadRun(flags.checkpoint ?? "runs/tiny");
+  if (!flags.checkpoint) {
+    const shipped = await loadEmojiModel();
+    return {
+      unet: shipped.unet,
+      scheduler: shipped.scheduler.config,
+      what: "the shipped emoji model (models/emoji)",
+      data: "emoji:faces",
+      sampleDefaults: presets.emoji.sample,
+    };
+  }
+  const run = await loadRun(flags.checkpoint);
   return {
     unet: run.unet,
     scheduler: run.config.scheduler,

@@ -1,16 +1,14 @@
-// `deno task sample`: draw images from a trained run, a diffusers model, or a fresh preset.
+// `deno task sample`: draw images from the shipped emoji model, a trained run, a diffusers model,
+// or a fresh preset.
 import { _showName } from "../_terminal_text.ts";
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
-import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
-import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
-import { dpmSolverConfigForModel } from "../diffusion/dpm_solver_config.ts";
-import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.ts";
 import { sample } from "../diffusion/sample.ts";
 import { imagesToGrid } from "../images/grid.ts";
 import { saveGif } from "../io/save_gif.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import type { SampleConfig } from "../presets/presets.ts";
+import { defaultSamplerSteps, SAMPLER_NAMES, schedulerForSampler } from "../presets/samplers.ts";
 import { loadModel } from "./_load_model.ts";
 import {
   backendFlag,
@@ -38,7 +36,9 @@ import { inferenceChunkSize } from "../memory/memory_limit.ts";
 
 const COMMAND = {
   usage: "ddpm sample [flags]",
-  intro: "Draws images with the reverse diffusion process and writes them as a PNG grid.",
+  intro:
+    "Draws images with the reverse diffusion process and writes them as a PNG grid. With no\n" +
+    "model flag it samples the emoji model shipped in the package (models/emoji).",
   flags: {
     ...MODEL_FLAGS,
     preset: FLAGS.untrainedPreset,
@@ -102,25 +102,12 @@ export async function main(args: string[]): Promise<number> {
   });
   const defaults: Partial<SampleConfig> = sampleDefaults ?? {};
 
-  const sampler = choiceFlag(
-    "sampler",
-    flags.sampler,
-    ["ddpm", "ddim", "dpm"],
-    defaults.sampler ?? "ddim",
-  );
+  const sampler = choiceFlag("sampler", flags.sampler, SAMPLER_NAMES, defaults.sampler ?? "ddim");
   const defaultSteps = sampler === defaults.sampler && defaults.numInferenceSteps
     ? defaults.numInferenceSteps
-    : sampler === "ddim"
-    ? 50
-    : sampler === "dpm"
-    ? 20
-    : 1000;
+    : defaultSamplerSteps(sampler, schedulerConfig.numTrainTimesteps ?? 1000);
   const steps = intFlag("steps", flags.steps, defaultSteps);
-  const scheduler = sampler === "ddim"
-    ? new DDIMScheduler(schedulerConfig)
-    : sampler === "dpm"
-    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(schedulerConfig))
-    : new DDPMScheduler(schedulerConfig);
+  const scheduler = schedulerForSampler(sampler, schedulerConfig);
   checkSteps(scheduler, steps, what);
 
   if (flags["out-dir"]) {

@@ -36,8 +36,8 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
     ),
     preset: FLAGS.trainPreset,
     out: flag("DIR", "run folder (default runs/<preset>)"),
-    steps: flag("N", "total steps (default: the preset's; tiny: 1200)"),
-    "batch-size": flag("N", "images per step (default: the preset's; tiny: 16)"),
+    steps: flag("N", "total steps (default: the preset's; tiny: 2000)"),
+    "batch-size": flag("N", "images per step (default: the preset's; tiny: 8)"),
     "micro-batch": flag(
       "N",
       "most images per forward/backward pass; the passes' gradients add up\n" +
@@ -48,15 +48,15 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
     "lr-decay": flag(
       "KIND",
       "after warmup: constant (the paper's) or cosine, down to 0 at the last\n" +
-        "step (default: the preset's; tiny: cosine)",
+        "step (default: the preset's; tiny: constant)",
     ),
     "sample-every": flag(
       "N",
-      "write a grid of EMA samples every N steps, 0 = never\n(default: the preset's; tiny: 400)",
+      "write a grid of EMA samples every N steps, 0 = never\n(default: the preset's; tiny: 500)",
     ),
     "checkpoint-every": flag(
       "N",
-      "write a checkpoint every N steps (default: the preset's; tiny: 400)",
+      "write a checkpoint every N steps (default: the preset's; tiny: 500)",
     ),
     resume: {
       type: "boolean",

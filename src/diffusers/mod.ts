@@ -17,3 +17,4 @@ export * from "./diffusers_config.ts";
 export * from "./pretrained.ts";
 export * from "./download_pretrained.ts";
 export * from "./save_diffusers.ts";
+export * from "./emoji_model.ts";

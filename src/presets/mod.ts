@@ -13,3 +13,4 @@
 export * from "./presets.ts";
 export * from "./train_config.ts";
 export * from "./create_unet.ts";
+export * from "./samplers.ts";

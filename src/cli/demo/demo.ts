@@ -16,7 +16,7 @@ address chooses), drawing x_t and the predicted x_0 as the reverse process runs.
     port: flag("N", "port on 127.0.0.1 (default 8000; 0 picks a free one)", "Server:"),
   },
   outro: `The page's address takes ?backend=auto|webgpu|webgl|wasm|cpu, &seed=N, &steps=N,
-&sampler=ddim|ddpm|dpm, &n=N (images) and &autostart=1.`,
+&sampler=ddim|ddpm|dpm|dpm-sde, &n=N (images) and &autostart=1.`,
   noBackend: true,
 };
 
