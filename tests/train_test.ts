@@ -142,7 +142,7 @@ Deno.test("train() refuses to overwrite a run without resume", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("train() lowers the loss of a small model clearly over 200 steps on wasm", async () => {
+Deno.test("train() lowers the loss of a small model clearly over 80 steps on wasm", async () => {
   await setBackend(FAST_BACKEND);
   const dir = await Deno.makeTempDir();
   const losses: number[] = [];
@@ -154,11 +154,12 @@ Deno.test("train() lowers the loss of a small model clearly over 200 steps on wa
     outDir: dir,
     preset,
     data: makeData(16, 8),
-    train: { steps: 200, batchSize: 8, learningRate: 2e-3, warmupSteps: 20, checkpointEvery: 200 },
+    train: { steps: 80, batchSize: 8, learningRate: 2e-3, warmupSteps: 20, checkpointEvery: 80 },
     onStep: (m) => losses.push(m.loss),
   });
   const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
-  const first = mean(losses.slice(0, 20)), last = mean(losses.slice(-50));
+  const first = mean(losses.slice(0, 20)), last = mean(losses.slice(-30));
+  console.log(`loss: first 20 steps ${first.toFixed(3)}, last 30 ${last.toFixed(3)}`);
   // A zero-initialised output predicts eps = 0, so the loss starts near E[eps^2] = 1.
   assert.ok(first > 0.6, `first losses ${first}`);
   assert.ok(last < 0.5 * first, `loss fell only from ${first} to ${last}`);
