@@ -2,11 +2,8 @@
 import { _showName } from "../_terminal_text.ts";
 import * as tf from "@tensorflow/tfjs";
 import { setBackend } from "../backends/set_backend.ts";
-import { DDIMScheduler } from "../diffusion/ddim_scheduler.ts";
-import { DDPMScheduler } from "../diffusion/ddpm_scheduler.ts";
-import { dpmSolverConfigForModel } from "../diffusion/dpm_solver_config.ts";
-import { DPMSolverMultistepScheduler } from "../diffusion/dpm_solver_scheduler.ts";
 import { inpaint } from "../diffusion/inpaint.ts";
+import { defaultSamplerSteps, SAMPLER_NAMES, schedulerForSampler } from "../presets/samplers.ts";
 import { saveGrid } from "../io/save_grid.ts";
 import { decodeImage } from "../images/image.ts";
 import {
@@ -63,27 +60,19 @@ export async function main(args: string[]): Promise<number> {
   const resample = intFlag("resample", flags.resample, 1);
   const eta = etaFlag(flags.eta);
   const seed = seedFlag(flags.seed, 0);
-  const sampler = choiceFlag("sampler", flags.sampler, ["ddpm", "ddim", "dpm"], "ddpm");
-  if (sampler === "dpm" && resample > 1) {
+  const sampler = choiceFlag("sampler", flags.sampler, SAMPLER_NAMES, "ddpm");
+  if ((sampler === "dpm" || sampler === "dpm-sde") && resample > 1) {
     // A multistep solver's history assumes each step is taken once, in order.
-    throw new CliError("--resample needs --sampler ddpm or ddim: dpm takes each step once");
+    throw new CliError(`--resample needs --sampler ddpm or ddim: ${sampler} takes each step once`);
   }
   const backend = backendFlag(flags.backend);
   const out = flags.out ?? "inpainted.png";
   await setBackend(backend, { precision: precisionFlag(flags.precision) });
 
   const model = await loadModel(flags);
-  const scheduler = sampler === "ddim"
-    ? new DDIMScheduler(model.scheduler)
-    : sampler === "dpm"
-    ? new DPMSolverMultistepScheduler(dpmSolverConfigForModel(model.scheduler))
-    : new DDPMScheduler(model.scheduler);
+  const scheduler = schedulerForSampler(sampler, model.scheduler);
   const T = scheduler.config.numTrainTimesteps;
-  const steps = intFlag(
-    "steps",
-    flags.steps,
-    sampler === "ddim" ? Math.min(50, T) : sampler === "dpm" ? Math.min(20, T) : T,
-  );
+  const steps = intFlag("steps", flags.steps, defaultSamplerSteps(sampler, T));
   checkSteps(scheduler, steps, model.what);
   const { resolution, inChannels } = model.unet.config;
   const shape: [number, number, number, number] = [1, resolution, resolution, inChannels];
