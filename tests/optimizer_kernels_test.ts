@@ -6,7 +6,14 @@ import { createAdamState, setBackend } from "../mod.ts";
 import { mulberry32 } from "../src/random.ts";
 import { adamUpdate, emaUpdate, globalNorm } from "../src/train/mod.ts";
 import { registerOptimizerKernels } from "../src/backends/cpu/fused/optimizer_kernels.ts";
-import { ADAM, EMA, SUM_SQUARES } from "../src/kernels/_optimizer.ts";
+import {
+  ADAM,
+  ADAM_ALL,
+  EMA,
+  EMA_ALL,
+  SUM_SQUARES,
+  SUM_SQUARES_ALL,
+} from "../src/kernels/_optimizer.ts";
 import { assert, assertClose, assertNear } from "./_assert.ts";
 import { hostAdam } from "./_host_adam.ts";
 
@@ -94,7 +101,16 @@ function runSteps(scales?: number[]): Run {
 
 /** Runs `f` on cpu with the optimiser kernels unregistered: the composition. */
 function composedOnCpu<T>(f: () => T): T {
-  for (const name of [ADAM, EMA, SUM_SQUARES]) tf.unregisterKernel(name, "cpu");
+  return withoutKernels([ADAM, EMA, SUM_SQUARES, ADAM_ALL, EMA_ALL, SUM_SQUARES_ALL], f);
+}
+
+/** Runs `f` on cpu with only the per-weight kernels: one call per weight. */
+function perWeightOnCpu<T>(f: () => T): T {
+  return withoutKernels([ADAM_ALL, EMA_ALL, SUM_SQUARES_ALL], f);
+}
+
+function withoutKernels<T>(names: string[], f: () => T): T {
+  for (const name of names) tf.unregisterKernel(name, "cpu");
   try {
     return f();
   } finally {
@@ -132,17 +148,34 @@ Deno.test("adamUpdate() and emaUpdate() with the kernels equal the composition o
   }
 });
 
-Deno.test("adamUpdate() and emaUpdate() with the kernels match the composition on wasm", async () => {
+Deno.test("the kernels over all weights (DdpmAdamAll, DdpmEmaAll) equal one call per weight bit for bit", () => {
+  assert.ok(tf.getKernel(ADAM_ALL, "cpu") && tf.getKernel(EMA_ALL, "cpu"));
+  const all = runSteps();
+  const perWeight = perWeightOnCpu(() => runSteps());
+  for (const key of ["w", "m", "v", "ema"] as const) {
+    assert.deepEqual(all[key], perWeight[key], key);
+  }
+});
+
+Deno.test("adamUpdate() and emaUpdate() on wasm: its kernels over all weights equal cpu's bit for bit, and its composition within 2e-7", async () => {
   const fused = runSteps(SCALES);
   await setBackend("wasm");
-  let composed: Run;
+  let kernels: Run, composed: Run;
   try {
-    assert.ok(!tf.getKernel(ADAM, "wasm"));
-    composed = runSteps(SCALES);
+    assert.ok(tf.getKernel(ADAM_ALL, "wasm") && !tf.getKernel(ADAM, "wasm"));
+    kernels = runSteps(SCALES);
+    const saved = [ADAM_ALL, EMA_ALL, SUM_SQUARES_ALL].map((n) => tf.getKernel(n, "wasm")!);
+    for (const k of saved) tf.unregisterKernel(k.kernelName, "wasm");
+    try {
+      composed = runSteps(SCALES);
+    } finally {
+      for (const k of saved) tf.registerKernel(k);
+    }
   } finally {
     await setBackend("cpu");
   }
   for (const key of ["w", "m", "v", "ema"] as const) {
+    assert.deepEqual(kernels[key], fused[key], `${key}: wasm's kernels vs cpu's`);
     assertClose(fused[key], composed[key], { rtol: 2e-7, atol: 1e-12, msg: key });
   }
 });

@@ -5,7 +5,20 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { ADAM, type AdamAttrs, EMA, type EmaAttrs, SUM_SQUARES } from "../kernels/_optimizer.ts";
+import {
+  _ownData,
+  ADAM,
+  ADAM_ALL,
+  type AdamAllAttrs,
+  type AdamAttrs,
+  EMA,
+  EMA_ALL,
+  type EmaAllAttrs,
+  type EmaAttrs,
+  SUM_SQUARES,
+  SUM_SQUARES_ALL,
+  type SumSquaresAllAttrs,
+} from "../kernels/_optimizer.ts";
 
 /** Adam's hyperparameters for one update. */
 export interface AdamSettings {
@@ -75,8 +88,14 @@ export function createAdamState(weights: Map<string, tf.Tensor>): AdamState {
  */
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
+    const all = Object.values(grads);
+    if (hasKernel(SUM_SQUARES_ALL)) {
+      const attrs: SumSquaresAllAttrs = { count: all.length };
+      const inputs = Object.fromEntries(all.map((g, i) => [`x${i}`, g]));
+      return tf.sqrt(tf.engine().runKernel<tf.Scalar>(SUM_SQUARES_ALL, inputs, attrs));
+    }
     const fused = hasKernel(SUM_SQUARES);
-    const squares = Object.values(grads).map((g) =>
+    const squares = all.map((g) =>
       fused ? tf.engine().runKernel<tf.Scalar>(SUM_SQUARES, { x: g }) : tf.sum(tf.square(g))
     );
     // A stack, not addN: WebGPU's AddN binds every input to one shader, and past the device's
@@ -162,14 +181,27 @@ export function adamUpdate(
   if (typeof gradScale === "number" && !(gradScale > 0)) return;
   const stepSize = opts.learningRate * Math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step);
   const attrs: AdamAttrs = { beta1, beta2, epsilon, stepSize };
-  const fused = hasKernel(ADAM);
   tf.tidy(() => {
     const scale = typeof gradScale === "number" ? tf.scalar(gradScale) : gradScale;
+    const named = [...weights].filter(([name]) => grads[name]);
+    if (hasKernel(ADAM_ALL)) {
+      // One kernel call for every weight: a small model's optimiser is otherwise mostly the
+      // cost of the calls.
+      const inputs: tf.NamedTensorMap = { scale };
+      named.forEach(([name, w], i) => {
+        const m = state.m.get(name)!, v = state.v.get(name)!;
+        _ownData([w, m, v]);
+        Object.assign(inputs, { [`w${i}`]: w, [`g${i}`]: grads[name], [`m${i}`]: m, [`v${i}`]: v });
+      });
+      const allAttrs: AdamAllAttrs = { ...attrs, count: named.length };
+      tf.engine().runKernel(ADAM_ALL, inputs, allAttrs);
+      return;
+    }
+    const fused = hasKernel(ADAM);
     // Only a tensor scale can mark a skipped step that the host does not know of.
     const keep = typeof gradScale === "number" ? null : tf.greater(scale, 0);
-    for (const [name, w] of weights) {
+    for (const [name, w] of named) {
       const g = grads[name];
-      if (!g) continue;
       const m = state.m.get(name)!, v = state.v.get(name)!;
       if (fused) {
         const [w1, m1, v1] = tf.engine().runKernel<tf.Tensor[]>(ADAM, { w, g, m, v, scale }, attrs);
@@ -222,9 +254,20 @@ export function emaUpdate(
   opts: { apply?: tf.Scalar } = {},
 ): void {
   const attrs: EmaAttrs = { decay };
-  const fused = hasKernel(EMA);
   const { apply } = opts;
   tf.tidy(() => {
+    if (hasKernel(EMA_ALL)) {
+      _ownData(ema.values());
+      const inputs: tf.NamedTensorMap = apply ? { apply } : {};
+      [...ema].forEach(([name, e], i) => {
+        inputs[`e${i}`] = e;
+        inputs[`w${i}`] = weights.get(name)!;
+      });
+      const allAttrs: EmaAllAttrs = { decay, count: ema.size };
+      tf.engine().runKernel(EMA_ALL, inputs, allAttrs);
+      return;
+    }
+    const fused = hasKernel(EMA);
     const keep = apply && !fused ? tf.greater(apply, 0) : null;
     for (const [name, e] of ema) {
       const w = weights.get(name)!;

@@ -95,6 +95,8 @@ export class BufferPool {
     u.live--;
     if (u.live > 0 || u.escaped) return;
     const buffer = (values as Float32Array).buffer as ArrayBuffer;
+    // An adopted small buffer is tracked only to be written in place; `take` never reuses one.
+    if (buffer.byteLength < MIN_POOLED_BYTES) return;
     if (this.#freeBytes + buffer.byteLength > this.maxFreeBytes) {
       this.stats.dropped++;
       return;
@@ -113,6 +115,30 @@ export class BufferPool {
   escape(values: unknown): void {
     const u = this.#usageOf(values);
     if (u) u.escaped = true;
+  }
+
+  /**
+   * Starts tracking `values`, an array made outside {@linkcode take} (of any size), so that
+   * {@linkcode exclusive} can answer for it.
+   *
+   * @param values An array about to be stored for a tensor.
+   */
+  adopt(values: Float32Array): void {
+    if (!this.#usage.has(values.buffer)) {
+      this.#usage.set(values.buffer, { live: 0, escaped: false });
+    }
+  }
+
+  /**
+   * Whether `values` may be overwritten in place: it is the only stored array over its buffer
+   * and no array over it ever left the backend. False for a buffer the pool does not track.
+   *
+   * @param values A stored values array.
+   * @returns Whether nothing else can see a write to it.
+   */
+  exclusive(values: unknown): boolean {
+    const u = this.#usageOf(values);
+    return u !== undefined && u.live === 1 && !u.escaped;
   }
 
   /** Bytes held free for reuse. */

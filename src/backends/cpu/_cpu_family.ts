@@ -57,3 +57,29 @@ export function _makeFloat32(
 ): tf.TensorInfo {
   return (backend as CpuFamilyBackend).makeTensorInfo(shape, "float32", values);
 }
+
+/**
+ * The values of `t` when a kernel may overwrite them in place, on a backend that tracks who
+ * can see its arrays (onednn's `writableValues`); undefined where it cannot tell (the stock cpu
+ * backend) or someone else can. A kernel then writes into a new array and
+ * {@linkcode _replaceFloat32}s.
+ */
+export function _writableFloat32(backend: unknown, t: tf.TensorInfo): Float32Array | undefined {
+  const b = backend as { writableValues?(dataId: tf.DataId): Float32Array | undefined };
+  return b.writableValues?.(t.dataId);
+}
+
+/**
+ * Makes `values` the data of the tensor `t` in place of its old array, for a kernel that
+ * updates a variable without making a new tensor (see `ADAM_ALL`). The old array is never
+ * written, so whoever read it before (`dataSync`, a checkpoint) keeps what it read. A backend
+ * that caches per array (onednn's bf16 copies, its buffer pool) does so through its own
+ * `replaceValues`.
+ */
+export function _replaceFloat32(backend: unknown, t: tf.TensorInfo, values: Float32Array): void {
+  const b = backend as CpuFamilyBackend & {
+    replaceValues?(dataId: tf.DataId, values: Float32Array): void;
+  };
+  if (b.replaceValues) b.replaceValues(t.dataId, values);
+  else b.data.get(t.dataId).values = values;
+}

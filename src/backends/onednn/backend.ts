@@ -115,6 +115,31 @@ export function registerOneDnnBackend(): string {
       this.bufferPool.escape(values);
       return values;
     }
+    /**
+     * The values of `dataId` when a kernel may overwrite them in place (the optimiser's
+     * kernels over all weights): nothing else stores or has read their buffer. Their cached
+     * copies are dropped first. Undefined otherwise.
+     */
+    writableValues(dataId: tf.DataId): Float32Array | undefined {
+      const values = this.data.get(dataId)?.values;
+      if (!(values instanceof Float32Array) || !this.bufferPool.exclusive(values)) return undefined;
+      this.#lowp.forget(values);
+      return values;
+    }
+    /**
+     * Makes `values` the data of `dataId` in place of its old array, for a kernel that could
+     * not write in place: the old array's cached copies are dropped and its buffer recycled.
+     * `values` is tracked from now on, so that the next step may write it in place.
+     */
+    replaceValues(dataId: tf.DataId, values: Float32Array): void {
+      const entry = this.data.get(dataId) as { values?: unknown };
+      const old = entry.values;
+      this.bufferPool.adopt(values);
+      this.bufferPool.retain(values);
+      entry.values = values;
+      this.#lowp.forget(old);
+      this.bufferPool.release(old);
+    }
     override disposeData(dataId: tf.DataId, force?: boolean): boolean {
       // `data.get` of an id already gone would try to move it in from another backend.
       const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;

@@ -9,7 +9,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { BackendDescriptor } from "../../kernels/backend_descriptor.ts";
 import { _activate } from "../_activate.ts";
 import { _wasmDescriptor } from "./_wasm_descriptor.ts";
+import { registerWasmOptimizerKernels } from "./optimizer_kernels.ts";
 import { preferThreadedWasm, wasmThreads } from "./prefer_threaded_wasm.ts";
+
+// Before any threaded backend copies wasm's kernels under its own name.
+registerWasmOptimizerKernels("wasm");
 
 /**
  * The wasm backend of `setBackend`: the threaded SIMD build when it starts (the log line says

@@ -5,6 +5,8 @@
  * forward pass computed from the very same array: one pass over the activations saved.
  * Keys are the tensors' value arrays, which a cpu-family backend never changes while the
  * tensor lives (a recycled buffer comes back as a new array object), and entries go with them.
+ * The one exception, the optimiser's kernels writing a weight in place, calls
+ * {@linkcode _forgetGroupStats}.
  *
  * @module
  */
@@ -32,4 +34,13 @@ export function _groupStatsOfTensor(x: Float32Array, d: _GroupNormDims, eps: num
   const stats = _groupStats(x, d, eps);
   memo.set(x, { ...stats, key });
   return stats;
+}
+
+/**
+ * Forgets the statistics of `x`, whose values are about to change in place.
+ *
+ * @param x A tensor's values.
+ */
+export function _forgetGroupStats(x: Float32Array): void {
+  memo.delete(x);
 }

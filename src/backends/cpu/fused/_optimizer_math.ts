@@ -19,13 +19,31 @@ export function _adamStep(
   attrs: AdamAttrs & { gradScale: number },
   alloc: _Alloc = _newFloats,
 ): { w: Float32Array; m: Float32Array; v: Float32Array } {
+  const n = w.length;
+  const out = { w: alloc(n), m: alloc(n), v: alloc(n) };
+  _adamInto(w, g, m, v, attrs, out);
+  return out;
+}
+
+/**
+ * One Adam step written into `out`, whose arrays may be `w`, `m` and `v` themselves (each
+ * element is read before it is written): the in-place form of {@linkcode _adamStep}.
+ */
+export function _adamInto(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  attrs: AdamAttrs & { gradScale: number },
+  out: { w: Float32Array; m: Float32Array; v: Float32Array },
+): void {
   // The composition turns each scalar into a float32 tensor; 1 - beta is formed in float64.
   const scale = f32(attrs.gradScale);
   const b1 = f32(attrs.beta1), c1 = f32(1 - attrs.beta1);
   const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
   const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
+  const { w: w1, m: m1, v: v1 } = out;
   const n = w.length;
-  const w1 = alloc(n), m1 = alloc(n), v1 = alloc(n);
   for (let i = 0; i < n; i++) {
     const gs = f32(g[i] * scale);
     const mi = f32(f32(m[i] * b1) + f32(gs * c1));
@@ -34,7 +52,6 @@ export function _adamStep(
     v1[i] = vi;
     w1[i] = w[i] - f32(f32(mi / f32(f32(Math.sqrt(vi)) + eps)) * stepSize);
   }
-  return { w: w1, m: m1, v: v1 };
 }
 
 /** One EMA step, `decay * e + (1 - decay) * w`, into a new array. */
@@ -44,15 +61,28 @@ export function _emaStep(
   decay: number,
   alloc: _Alloc = _newFloats,
 ): Float32Array {
-  const d = f32(decay), c = f32(1 - decay);
   const out = alloc(e.length);
-  for (let i = 0; i < e.length; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
+  _emaInto(e, w, decay, out);
   return out;
+}
+
+/** One EMA step written into `out`, which may be `e` itself. */
+export function _emaInto(e: Float32Array, w: Float32Array, decay: number, out: Float32Array): void {
+  const d = f32(decay), c = f32(1 - decay);
+  for (let i = 0; i < e.length; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
 }
 
 /** The sum of squares of `x`, exact squares accumulated in float64. */
 export function _sumSquares(x: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
-  return s;
+  // Four sums, not one: a single chain of float64 adds waits on each add's latency.
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n = x.length, n4 = n - (n % 4);
+  for (let i = 0; i < n4; i += 4) {
+    s0 += x[i] * x[i];
+    s1 += x[i + 1] * x[i + 1];
+    s2 += x[i + 2] * x[i + 2];
+    s3 += x[i + 3] * x[i + 3];
+  }
+  for (let i = n4; i < n; i++) s0 += x[i] * x[i];
+  return (s0 + s1) + (s2 + s3);
 }

@@ -6,19 +6,34 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   ADAM,
+  ADAM_ALL,
+  type AdamAllAttrs,
   type AdamAttrs,
   EMA,
+  EMA_ALL,
+  type EmaAllAttrs,
   type EmaAttrs,
   SUM_SQUARES,
+  SUM_SQUARES_ALL,
+  type SumSquaresAllAttrs,
 } from "../../../kernels/_optimizer.ts";
-import { _float32Values, _input, _makeFloat32, _outputAlloc } from "../_cpu_family.ts";
-import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
+import {
+  _float32Values,
+  _input,
+  _makeFloat32,
+  _outputAlloc,
+  _replaceFloat32,
+  _writableFloat32,
+} from "../_cpu_family.ts";
+import { _forgetGroupStats } from "./_group_stats_memo.ts";
+import { _adamInto, _adamStep, _emaInto, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
 /**
- * Registers `DdpmAdam`, `DdpmEma` and `DdpmSumSquares` for a backend that keeps float32
+ * Registers `DdpmAdam`, `DdpmEma` and `DdpmSumSquares`, and their forms over every weight at
+ * once (`DdpmAdamAll`, `DdpmEmaAll`, `DdpmSumSquaresAll`), for a backend that keeps float32
  * tensors as Float32Arrays: `cpu` or one extending it. `adamUpdate`, `emaUpdate` and
- * `globalNorm` then make one pass per weight on that backend instead of about ten. Calling it
- * again for the same backend does nothing.
+ * `globalNorm` then make one pass per weight on that backend instead of about ten, in one
+ * kernel call per step. Calling it again for the same backend does nothing.
  *
  * @param backendName The TF.js backend name, e.g. `"cpu"`.
  *
@@ -41,6 +56,9 @@ export function registerOptimizerKernels(backendName: string): void {
     [ADAM, adamKernel],
     [EMA, emaKernel],
     [SUM_SQUARES, sumSquaresKernel],
+    [ADAM_ALL, adamAllKernel],
+    [EMA_ALL, emaAllKernel],
+    [SUM_SQUARES_ALL, sumSquaresAllKernel],
   ];
   for (const [kernelName, kernelFunc] of kernels) {
     if (!tf.getKernel(kernelName, backendName)) {
@@ -83,6 +101,77 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     ? _emaStep(values(e), values(w), (attrs as EmaAttrs).decay, alloc)
     : copy(values(e), alloc);
   return _makeFloat32(backend, e.shape, out);
+};
+
+// The *All kernels write each result in place where the backend says nobody else can see the
+// array (onednn, from the second step on), else into a new array that they make the tensor's
+// data: either way no new tensors and no assign, and arrays that readers hold keep their values.
+const adamAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { count, ...adam } = attrs as AdamAllAttrs;
+  const values = (t: tf.TensorInfo) => _float32Values(backend, t, ADAM_ALL);
+  const gradScale = scalarValue(backend, _input(inputs, "scale", ADAM_ALL), ADAM_ALL);
+  const target = targets(backend);
+  if (gradScale > 0) {
+    for (let i = 0; i < count; i++) {
+      const [w, g, m, v] = ["w", "g", "m", "v"].map((k) => _input(inputs, k + i, ADAM_ALL));
+      checkSizes(ADAM_ALL, w, { g, m, v });
+      const out = { w: target.of(w), m: target.of(m), v: target.of(v) };
+      _adamInto(values(w), values(g), values(m), values(v), { ...adam, gradScale }, out);
+      target.commit();
+    }
+  }
+  return _makeFloat32(backend, [], Float32Array.of(gradScale > 0 ? 1 : 0));
+};
+
+const emaAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { count, decay } = attrs as EmaAllAttrs;
+  const values = (t: tf.TensorInfo) => _float32Values(backend, t, EMA_ALL);
+  const apply = inputs.apply ? scalarValue(backend, inputs.apply, EMA_ALL) > 0 : true;
+  const target = targets(backend);
+  if (apply) {
+    for (let i = 0; i < count; i++) {
+      const [e, w] = ["e", "w"].map((k) => _input(inputs, k + i, EMA_ALL));
+      checkSizes(EMA_ALL, e, { w });
+      _emaInto(values(e), values(w), decay, target.of(e));
+      target.commit();
+    }
+  }
+  return _makeFloat32(backend, [], Float32Array.of(apply ? 1 : 0));
+};
+
+/**
+ * Where an update writes: `of(t)` gives `t`'s own array when it may be written in place, else
+ * a new one; `commit()` then makes the new arrays their tensors' data.
+ */
+function targets(backend: unknown) {
+  const alloc = _outputAlloc(backend);
+  let pending: [tf.TensorInfo, Float32Array][] = [];
+  return {
+    of(t: tf.TensorInfo): Float32Array {
+      const own = _writableFloat32(backend, t);
+      if (own) {
+        _forgetGroupStats(own);
+        return own;
+      }
+      const fresh = alloc(t.shape.reduce((a, b) => a * b, 1));
+      pending.push([t, fresh]);
+      return fresh;
+    },
+    commit(): void {
+      for (const [t, fresh] of pending) _replaceFloat32(backend, t, fresh);
+      pending = [];
+    },
+  };
+}
+
+const sumSquaresAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { count } = attrs as SumSquaresAllAttrs;
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const x = _input(inputs, `x${i}`, SUM_SQUARES_ALL);
+    sum += _sumSquares(_float32Values(backend, x, SUM_SQUARES_ALL));
+  }
+  return _makeFloat32(backend, [], Float32Array.of(sum));
 };
 
 /** `a` copied into an array from `alloc`. */
