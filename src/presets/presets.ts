@@ -132,7 +132,9 @@ export const presets: Record<PresetName, Preset> = {
       checkpointEvery: 500,
       sampleEvery: 500,
     },
-    sample: { sampler: "ddim", numInferenceSteps: 50, eta: 0, batchSize: 16 },
+    // A model this young needs a stochastic sampler: on the default run's last checkpoint DDIM
+    // (50 steps) drew samples 80.3 from the nearest training emoji, SDE-DPM-Solver++ (20) 57.8.
+    sample: { sampler: "dpm-sde", numInferenceSteps: 20, eta: 0, batchSize: 16 },
   },
   // The recipe of the model shipped in `models/emoji` (see its README.md): three times tiny's
   // width and twice its residual blocks, still under 8 MB in float16, trained for about 100
