@@ -113,3 +113,58 @@ export async function _withGlobalWorker<T>(
     else delete (globalThis as Record<string, unknown>).Worker;
   }
 }
+
+/** The part of TF.js's wasm backend that the reaches below use. */
+interface WasmBackendInternals {
+  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number } };
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  makeOutput(
+    shape: number[],
+    dtype: "float32",
+    memoryOffset?: number,
+    values?: Float32Array,
+  ): tf.TensorInfo;
+  wasm: {
+    tfjs: {
+      disposeData(id: number): void;
+      registerTensor(id: number, size: number, memoryOffset: number): void;
+    };
+  };
+}
+
+/**
+ * The values of a tensor on a wasm backend, as a view of the wasm heap (valid until the heap
+ * next grows): a kernel may read them, or write them when it is the tensor's only holder and
+ * then calls {@linkcode _wasmValuesWritten}.
+ */
+export function _wasmHeapValues(
+  backend: unknown,
+  t: tf.TensorInfo,
+): Float32Array | Int32Array | Uint8Array {
+  _checkTfjsVersion();
+  return (backend as WasmBackendInternals).typedArrayFromHeap(t);
+}
+
+/** A new float32 tensor with `values` on a wasm backend (its heap may grow). */
+export function _wasmOutput(
+  backend: unknown,
+  shape: number[],
+  values: Float32Array,
+): tf.TensorInfo {
+  _checkTfjsVersion();
+  return (backend as WasmBackendInternals).makeOutput(shape, "float32", undefined, values);
+}
+
+/**
+ * Tells a wasm backend's C++ side that a tensor's values changed in place: what it derived from
+ * them per tensor id (XNNPACK's packed convolution and matmul weights) goes, as on disposal,
+ * and the id is registered again over the same memory (disposal frees memory only from
+ * JavaScript).
+ */
+export function _wasmValuesWritten(backend: unknown, t: tf.TensorInfo): void {
+  _checkTfjsVersion();
+  const b = backend as WasmBackendInternals;
+  const { id, memoryOffset } = b.dataIdMap.get(t.dataId);
+  b.wasm.tfjs.disposeData(id);
+  b.wasm.tfjs.registerTensor(id, t.shape.reduce((p, q) => p * q, 1), memoryOffset);
+}

@@ -36,7 +36,7 @@ With no flags it trains the tiny preset on the built-in emoji faces, hearts and 
     ),
     preset: FLAGS.trainPreset,
     out: flag("DIR", "run folder (default runs/<preset>)"),
-    steps: flag("N", "total steps (default: the preset's; tiny: 2000)"),
+    steps: flag("N", "total steps (default: the preset's; tiny: 1200)"),
     "batch-size": flag("N", "images per step (default: the preset's; tiny: 8)"),
     "micro-batch": flag(
       "N",

@@ -6,9 +6,8 @@
  * They work on the wasm heap directly, in place: the backend copies out whatever it hands to a
  * reader (`dataSync`, `data`), so nobody outside holds these arrays, and `adamUpdate` passes
  * only variables that hold their data alone. What the wasm side caches per tensor (XNNPACK's
- * packed convolution and matmul weights, keyed by tensor id) is dropped after each write, as
- * when a tensor is disposed: the tensor's id is disposed and registered again over the same
- * memory.
+ * packed convolution and matmul weights, keyed by tensor id) is dropped after each write
+ * (`_wasmValuesWritten`): without that, convolutions would keep using the old weights.
  *
  * @module
  */
@@ -21,25 +20,8 @@ import {
   SUM_SQUARES_ALL,
   type SumSquaresAllAttrs,
 } from "../../kernels/_optimizer.ts";
+import { _wasmHeapValues, _wasmOutput, _wasmValuesWritten } from "../_tfjs_internals.ts";
 import { _adamInto, _emaInto, _sumSquares } from "../cpu/fused/_optimizer_math.ts";
-
-/** The part of TF.js's wasm backend these kernels use (tfjs-backend-wasm 4.x). */
-interface WasmBackendLike {
-  dataIdMap: { get(dataId: tf.DataId): { id: number; memoryOffset: number } };
-  wasm: {
-    tfjs: {
-      disposeData(id: number): void;
-      registerTensor(id: number, size: number, memoryOffset: number): void;
-    };
-  };
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  makeOutput(
-    shape: number[],
-    dtype: "float32",
-    memoryOffset?: number,
-    values?: Float32Array,
-  ): tf.TensorInfo;
-}
 
 /**
  * Registers the three kernels for the wasm backend `backendName` (once). Threaded wasm
@@ -77,7 +59,7 @@ const adamAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       const [w, g, m, v] = ["w", "g", "m", "v"].map((k) => heap(k + i));
       checkSizes(ADAM_ALL, i, w, [g, m, v]);
       _adamInto(w, g, m, v, { ...adam, gradScale }, { w, m, v });
-      for (const k of ["w", "m", "v"]) written(backend, inputs[k + i]!);
+      for (const k of ["w", "m", "v"]) _wasmValuesWritten(backend, inputs[k + i]!);
     }
   }
   return scalar(backend, gradScale > 0 ? 1 : 0);
@@ -92,7 +74,7 @@ const emaAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       const [e, w] = [heap(`e${i}`), heap(`w${i}`)];
       checkSizes(EMA_ALL, i, e, [w]);
       _emaInto(e, w, decay, e);
-      written(backend, inputs[`e${i}`]!);
+      _wasmValuesWritten(backend, inputs[`e${i}`]!);
     }
   }
   return scalar(backend, apply ? 1 : 0);
@@ -116,28 +98,16 @@ function floats(
 ): Float32Array {
   const t = inputs[name];
   if (!t) throw new TypeError(`${kernel} needs an input named ${name}`);
-  const values = (backend as WasmBackendLike).typedArrayFromHeap(t);
+  const values = _wasmHeapValues(backend, t);
   if (!(values instanceof Float32Array)) {
     throw new TypeError(`${kernel} input ${name} must be float32: got ${t.dtype}`);
   }
   return values;
 }
 
-/**
- * Tells the wasm side that `t`'s values changed: whatever it cached for the tensor's id goes,
- * as on disposal (the memory stays; disposal frees it from JavaScript), and the id is registered
- * again over the same memory.
- */
-function written(backend: unknown, t: tf.TensorInfo): void {
-  const b = backend as WasmBackendLike;
-  const { id, memoryOffset } = b.dataIdMap.get(t.dataId);
-  b.wasm.tfjs.disposeData(id);
-  b.wasm.tfjs.registerTensor(id, t.shape.reduce((p, q) => p * q, 1), memoryOffset);
-}
-
 /** A new float32 scalar on the heap (which may grow: make it after every view is done). */
 function scalar(backend: unknown, value: number): tf.TensorInfo {
-  return (backend as WasmBackendLike).makeOutput([], "float32", undefined, Float32Array.of(value));
+  return _wasmOutput(backend, [], Float32Array.of(value));
 }
 
 /** Throws a TypeError unless every array in `others` is as long as `first`. */
