@@ -65,7 +65,16 @@ const SMALL: Preset = {
     attnResolutions: [4],
     dropout: 0,
   },
-  train: { ...presets.tiny.train, batchSize: 2, steps: 2, warmupSteps: 1, sampleEvery: 0 },
+  // A constant learning rate: the resumed run below extends `steps`, which would re-spread a
+  // cosine decay (the tiny preset's) and make it a different run from the uninterrupted one.
+  train: {
+    ...presets.tiny.train,
+    batchSize: 2,
+    steps: 2,
+    warmupSteps: 1,
+    sampleEvery: 0,
+    lrDecay: "constant",
+  },
 };
 
 /** Largest |x|, for tolerances relative to a tensor's scale. */
