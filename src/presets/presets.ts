@@ -118,7 +118,7 @@ export const presets: Record<PresetName, Preset> = {
     scheduler: { ...DEFAULT_SCHEDULER_CONFIG, varianceType: "fixed_large" },
     // Sized so that `deno task train` (the 212 emoji faces, hearts and hands) ends in
     // recognisable emoji in about 5 minutes on two CPU cores with onednn (27 with wasm), about
-    // 90 passes over the data. Nine recipes at equal compute, 400 s on one core, 64 samples each
+    // 90 passes over the data. Eight recipes at equal compute, 400 s on one core, 64 samples each
     // (bench/emoji_likeness.ts: distance to the nearest training emoji, lower is nearer): this
     // one at 1300 steps 54.3; batch 8 with the same decay 56.4; batch 16 at lr 2e-3 55.7;
     // batch 32 at 2e-3 57.0; the former recipe (batch 8, constant lr) 59.1; with constant lr, a
