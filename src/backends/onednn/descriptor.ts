@@ -10,6 +10,7 @@ import { _activate } from "../_activate.ts";
 import { ONEDNN_BACKEND, registerOneDnnBackend } from "./backend.ts";
 import { OneDnnUnavailableError, openOneDnn } from "./_lib.ts";
 import { oneDnnBf16Support, setOneDnnPrecision } from "./precision.ts";
+import { _startHelperThreads } from "../cpu/_helper_threads.ts";
 
 /** Its precisions: bf16 joins fp32 once a start has found native bf16 kernels. */
 const precisions: Precision[] = ["fp32"];
@@ -41,7 +42,11 @@ export const onednnBackend: BackendDescriptor = {
       if (auto || !(err instanceof OneDnnUnavailableError)) throw err;
       throw new OneDnnUnavailableError(`Cannot start backend "onednn": ${err.message}`);
     }
-    onednnBackend.capabilities.threads = openOneDnn().maxThreads;
+    const threads = openOneDnn().maxThreads;
+    onednnBackend.capabilities.threads = threads;
+    // Adam, the EMA and group norm are JavaScript: helpers put them on oneDNN's other cores.
+    const noHelpers = await _startHelperThreads(threads - 1);
+    if (noHelpers) console.error(`ddpm: onednn: ${noHelpers}`);
     await _activate(ONEDNN_BACKEND);
     if (!auto) return "";
     // "auto" says whether --precision bf16 would run native kernels.

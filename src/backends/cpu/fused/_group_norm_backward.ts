@@ -4,15 +4,14 @@
  * @module
  */
 import { type _Alloc, _newFloats } from "../_cpu_family.ts";
-import { type _GroupNormDims, type _GroupStats, _groupStats } from "./_group_norm_stats.ts";
-
-/**
- * With the forward's output `y = z sigmoid(z)` at hand, `sigmoid(z) = y / z` costs a division
- * instead of an `exp` (about 10 ns in V8, half the kernel). Near zero, `z` recomputed here and
- * the forward's differ by rounding, which the quotient would magnify: there `exp` is used.
- * Above this bound the quotient's error is under 1e-5 for activations of order one.
- */
-const SIGMOID_FROM_OUTPUT_MIN_Z = 0.05;
+import {
+  _foldParts,
+  type _GroupNormDims,
+  type _GroupStats,
+  _groupStats,
+  _zeros64,
+} from "./_group_norm_stats.ts";
+import { _rangeThreads, _runRangeTasks } from "../_range_tasks.ts";
 
 /** Gradients of a group norm with respect to its three inputs. */
 export interface _GroupNormGrads {
@@ -27,7 +26,8 @@ export interface _GroupNormGrads {
 /**
  * Backward through the optional swish, then the standard group-norm backward
  * `dx = rstd (dxh - mean(dxh) - xh mean(dxh xh))` with `xh` the normalised input and
- * `dxh = gamma dz`, the means over the group. Statistics are recomputed from `x`.
+ * `dxh = gamma dz`, the means over the group. Statistics are recomputed from `x` unless
+ * given. Both passes over the activations are split over pixels among the helper threads.
  */
 export function _groupNormBackward(
   dy: Float32Array,
@@ -39,63 +39,59 @@ export function _groupNormBackward(
   alloc: _Alloc = _newFloats,
 ): _GroupNormGrads {
   const { n, hw, c, groups } = d;
-  const cg = c / groups, count = hw * cg;
+  const cg = c / groups, count = hw * cg, nc = n * c;
   const { mean, rstd } = opts.stats ?? _groupStats(x, d, opts.eps);
-  const y = opts.swish ? opts.y : undefined;
-  const dx = alloc(x.length);
-  const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
-  // Per channel of one image: xh = x * r + xo; sums of dz and dz * xh; dx = a dz + bx x + d0.
-  const r = new Float64Array(c), xo = new Float64Array(c);
-  const sumDz = new Float64Array(c), sumDzXh = new Float64Array(c);
-  const a = new Float64Array(c), bx = new Float64Array(c), d0 = new Float64Array(c);
+  // Per image and channel: xh = x * r + xo; sums of dz and dz * xh; dx = a dz + bx x + d0.
+  const r = _zeros64(nc), xo = _zeros64(nc);
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const s = b * groups + Math.floor(ch / cg);
-      r[ch] = rstd[s];
-      xo[ch] = -mean[s] * rstd[s];
+      r[b * c + ch] = rstd[s];
+      xo[b * c + ch] = -mean[s] * rstd[s];
     }
-    sumDz.fill(0);
-    sumDzXh.fill(0);
-    const start = b * hw * c, end = start + hw * c;
-    // Pass 1: dz (the gradient at the affine output) parked in dx, so the second pass needs
-    // no second exp.
-    for (let i = start; i < end;) {
-      for (let ch = 0; ch < c; ch++, i++) {
-        const xh = x[i] * r[ch] + xo[ch];
-        let dz = dy[i];
-        if (opts.swish) {
-          const z = xh * gamma[ch] + beta[ch];
-          const sig = y && Math.abs(z) > SIGMOID_FROM_OUTPUT_MIN_Z
-            ? y[i] / z
-            : 1 / (1 + Math.exp(-z));
-          dz *= sig * (1 + z * (1 - sig));
-        }
-        dx[i] = dz;
-        sumDz[ch] += dz;
-        sumDzXh[ch] += dz * xh;
-      }
-    }
+  }
+  const dx = alloc(x.length);
+  const parts = _rangeThreads();
+  const sumDz = _zeros64(parts * nc), sumDzXh = _zeros64(parts * nc);
+  // The forward's output, when the gradient saved it, spares an exp per element.
+  const y = opts.swish ? opts.y : undefined;
+  const dims = [n, hw, c];
+  _runRangeTasks([{
+    kernel: "groupNormGradSums",
+    arrays: [dy, x, gamma, beta, y ?? x, r, xo, dx, sumDz, sumDzXh],
+    params: [...dims, opts.swish ? 1 : 0, y ? 1 : 0],
+    size: hw,
+    width: nc,
+  }]);
+  _foldParts(sumDz, parts, nc);
+  _foldParts(sumDzXh, parts, nc);
+  const a = _zeros64(nc), bx = _zeros64(nc), d0 = _zeros64(nc);
+  const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
+  for (let b = 0; b < n; b++) {
     for (let g = 0; g < groups; g++) {
       let m1 = 0, m2 = 0; // mean(dxh) and mean(dxh * xh) over the group
-      for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-        m1 += gamma[ch] * sumDz[ch];
-        m2 += gamma[ch] * sumDzXh[ch];
+      for (let ch = g * cg, i = b * c + ch; ch < (g + 1) * cg; ch++, i++) {
+        m1 += gamma[ch] * sumDz[i];
+        m2 += gamma[ch] * sumDzXh[i];
       }
       m1 /= count;
       m2 /= count;
-      for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
+      for (let ch = g * cg, i = b * c + ch; ch < (g + 1) * cg; ch++, i++) {
         // r (gamma dz - m1 - (x r + xo) m2), expanded into per-channel coefficients.
-        a[ch] = r[ch] * gamma[ch];
-        bx[ch] = -r[ch] * r[ch] * m2;
-        d0[ch] = -r[ch] * (m1 + xo[ch] * m2);
-        dgamma[ch] += sumDzXh[ch];
-        dbeta[ch] += sumDz[ch];
+        a[i] = r[i] * gamma[ch];
+        bx[i] = -r[i] * r[i] * m2;
+        d0[i] = -r[i] * (m1 + xo[i] * m2);
+        dgamma[ch] += sumDzXh[i];
+        dbeta[ch] += sumDz[i];
       }
     }
-    // Pass 2.
-    for (let i = start; i < end;) {
-      for (let ch = 0; ch < c; ch++, i++) dx[i] = a[ch] * dx[i] + bx[ch] * x[i] + d0[ch];
-    }
   }
+  _runRangeTasks([{
+    kernel: "groupNormGradApply",
+    arrays: [x, dx, a, bx, d0],
+    params: dims,
+    size: hw,
+    width: nc,
+  }]);
   return { dx, dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { _rangeThreads, _runRangeTasks } from "../_range_tasks.ts";
 
 /** The layout of an NHWC group-norm input. */
 export interface _GroupNormDims {
@@ -25,41 +26,58 @@ export interface _GroupStats {
 }
 
 /**
- * One pass over `x` with per-channel float64 sums, combined per group afterwards, so the inner
- * loop walks memory in order with no index math.
+ * Per-channel float64 sums of each image, split over pixels among the helper threads and
+ * combined per group afterwards, so that each inner loop walks memory in order with no index
+ * math.
  */
 export function _groupStats(x: Float32Array, d: _GroupNormDims, eps: number): _GroupStats {
   const { n, hw, c, groups } = d;
-  const cg = c / groups, count = hw * cg;
+  const cg = c / groups, count = hw * cg, nc = n * c;
   const mean = new Float64Array(n * groups), rstd = new Float64Array(n * groups);
-  const shift = new Float64Array(c), sum = new Float64Array(c), sumSq = new Float64Array(c);
+  // Sums of x - shift with shift = the channel's first pixel: sum-of-squares minus squared
+  // mean loses everything to cancellation when |mean| >> std; shifted sums do not.
+  const shift = _zeros64(nc);
   for (let b = 0; b < n; b++) {
-    const start = b * hw * c, end = start + hw * c;
-    // Sums of x - shift with shift = the channel's first pixel: sum-of-squares minus squared
-    // mean loses everything to cancellation when |mean| >> std; shifted sums do not.
-    for (let ch = 0; ch < c; ch++) shift[ch] = x[start + ch];
-    sum.fill(0);
-    sumSq.fill(0);
-    for (let i = start; i < end;) {
-      for (let ch = 0; ch < c; ch++, i++) {
-        const v = x[i] - shift[ch];
-        sum[ch] += v;
-        sumSq[ch] += v * v;
-      }
-    }
+    for (let ch = 0; ch < c; ch++) shift[b * c + ch] = x[b * hw * c + ch];
+  }
+  const parts = _rangeThreads();
+  const sum = _zeros64(parts * nc), sumSq = _zeros64(parts * nc);
+  _runRangeTasks([{
+    kernel: "channelSums",
+    arrays: [x, shift, sum, sumSq],
+    params: [n, hw, c],
+    size: hw,
+    width: nc,
+  }]);
+  _foldParts(sum, parts, nc);
+  _foldParts(sumSq, parts, nc);
+  for (let b = 0; b < n; b++) {
+    const o = b * c;
     for (let g = 0; g < groups; g++) {
       let total = 0;
-      for (let ch = g * cg; ch < (g + 1) * cg; ch++) total += sum[ch] + hw * shift[ch];
+      for (let ch = g * cg; ch < (g + 1) * cg; ch++) total += sum[o + ch] + hw * shift[o + ch];
       const m = total / count;
       // sum over pixels of (v + k)^2 with k = shift - mean: sumSq + k (2 sum + hw k).
       let sq = 0;
       for (let ch = g * cg; ch < (g + 1) * cg; ch++) {
-        const k = shift[ch] - m;
-        sq += sumSq[ch] + k * (2 * sum[ch] + hw * k);
+        const k = shift[o + ch] - m;
+        sq += sumSq[o + ch] + k * (2 * sum[o + ch] + hw * k);
       }
       mean[b * groups + g] = m;
       rstd[b * groups + g] = 1 / Math.sqrt(Math.max(sq / count, 0) + eps);
     }
   }
   return { mean, rstd };
+}
+
+/** A zeroed Float64Array in a buffer of its own, outside V8's moving heap. */
+export function _zeros64(n: number): Float64Array {
+  return new Float64Array(new ArrayBuffer(Math.max(n, 16) * 8), 0, n);
+}
+
+/** Adds the partial sums of parts 1 onwards, `size` each, into part 0, in part order. */
+export function _foldParts(sums: Float64Array, parts: number, size: number): void {
+  for (let p = 1; p < parts; p++) {
+    for (let i = 0, o = p * size; i < size; i++) sums[i] += sums[o + i];
+  }
 }

@@ -27,7 +27,8 @@ export function _adamStep(
 
 /**
  * One Adam step written into `out`, whose arrays may be `w`, `m` and `v` themselves (each
- * element is read before it is written): the in-place form of {@linkcode _adamStep}.
+ * element is read before it is written): the in-place form of {@linkcode _adamStep}. Only
+ * elements `lo` to `hi - 1` are touched, so threads may share one weight.
  */
 export function _adamInto(
   w: Float32Array,
@@ -36,6 +37,8 @@ export function _adamInto(
   v: Float32Array,
   attrs: AdamAttrs & { gradScale: number },
   out: { w: Float32Array; m: Float32Array; v: Float32Array },
+  lo = 0,
+  hi: number = w.length,
 ): void {
   // The composition turns each scalar into a float32 tensor; 1 - beta is formed in float64.
   const scale = f32(attrs.gradScale);
@@ -43,8 +46,7 @@ export function _adamInto(
   const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
   const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
   const { w: w1, m: m1, v: v1 } = out;
-  const n = w.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = lo; i < hi; i++) {
     const gs = f32(g[i] * scale);
     const mi = f32(f32(m[i] * b1) + f32(gs * c1));
     const vi = f32(f32(v[i] * b2) + f32(f32(gs * gs) * c2));
@@ -66,23 +68,30 @@ export function _emaStep(
   return out;
 }
 
-/** One EMA step written into `out`, which may be `e` itself. */
-export function _emaInto(e: Float32Array, w: Float32Array, decay: number, out: Float32Array): void {
+/** One EMA step written into `out`, which may be `e` itself; elements `lo` to `hi - 1`. */
+export function _emaInto(
+  e: Float32Array,
+  w: Float32Array,
+  decay: number,
+  out: Float32Array,
+  lo = 0,
+  hi: number = e.length,
+): void {
   const d = f32(decay), c = f32(1 - decay);
-  for (let i = 0; i < e.length; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
+  for (let i = lo; i < hi; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
 }
 
-/** The sum of squares of `x`, exact squares accumulated in float64. */
-export function _sumSquares(x: Float32Array): number {
+/** The sum of squares of `x[lo]` to `x[hi - 1]`, exact squares accumulated in float64. */
+export function _sumSquares(x: Float32Array, lo = 0, hi: number = x.length): number {
   // Four sums, not one: a single chain of float64 adds waits on each add's latency.
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const n = x.length, n4 = n - (n % 4);
-  for (let i = 0; i < n4; i += 4) {
+  const n4 = hi - ((hi - lo) % 4);
+  for (let i = lo; i < n4; i += 4) {
     s0 += x[i] * x[i];
     s1 += x[i + 1] * x[i + 1];
     s2 += x[i + 2] * x[i + 2];
     s3 += x[i + 3] * x[i + 3];
   }
-  for (let i = n4; i < n; i++) s0 += x[i] * x[i];
+  for (let i = n4; i < hi; i++) s0 += x[i] * x[i];
   return (s0 + s1) + (s2 + s3);
 }

@@ -26,7 +26,8 @@ import {
   _writableFloat32,
 } from "../_cpu_family.ts";
 import { _forgetGroupStats } from "./_group_stats_memo.ts";
-import { _adamInto, _adamStep, _emaInto, _emaStep, _sumSquares } from "./_optimizer_math.ts";
+import { type _RangeTask, _rangeThreads, _runRangeTasks } from "../_range_tasks.ts";
+import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
 /**
  * Registers `DdpmAdam`, `DdpmEma` and `DdpmSumSquares`, and their forms over every weight at
@@ -107,18 +108,25 @@ const emaKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 // array (onednn, from the second step on), else into a new array that they make the tensor's
 // data: either way no new tensors and no assign, and arrays that readers hold keep their values.
 const adamAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { count, ...adam } = attrs as AdamAllAttrs;
+  const { count, beta1, beta2, epsilon, stepSize } = attrs as AdamAllAttrs;
   const values = (t: tf.TensorInfo) => _float32Values(backend, t, ADAM_ALL);
   const gradScale = scalarValue(backend, _input(inputs, "scale", ADAM_ALL), ADAM_ALL);
   const target = targets(backend);
   if (gradScale > 0) {
+    const tasks: _RangeTask[] = [];
     for (let i = 0; i < count; i++) {
       const [w, g, m, v] = ["w", "g", "m", "v"].map((k) => _input(inputs, k + i, ADAM_ALL));
       checkSizes(ADAM_ALL, w, { g, m, v });
-      const out = { w: target.of(w), m: target.of(m), v: target.of(v) };
-      _adamInto(values(w), values(g), values(m), values(v), { ...adam, gradScale }, out);
-      target.commit();
+      const arrays = [values(w), values(g), values(m), values(v)];
+      tasks.push({
+        kernel: "adam",
+        arrays: [...arrays, target.of(w), target.of(m), target.of(v)],
+        params: [gradScale, beta1, beta2, epsilon, stepSize],
+        size: arrays[0].length,
+      });
     }
+    _runRangeTasks(tasks);
+    target.commit();
   }
   return _makeFloat32(backend, [], Float32Array.of(gradScale > 0 ? 1 : 0));
 };
@@ -129,12 +137,15 @@ const emaAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const apply = inputs.apply ? scalarValue(backend, inputs.apply, EMA_ALL) > 0 : true;
   const target = targets(backend);
   if (apply) {
+    const tasks: _RangeTask[] = [];
     for (let i = 0; i < count; i++) {
       const [e, w] = ["e", "w"].map((k) => _input(inputs, k + i, EMA_ALL));
       checkSizes(EMA_ALL, e, { w });
-      _emaInto(values(e), values(w), decay, target.of(e));
-      target.commit();
+      const arrays = [values(e), values(w), target.of(e)];
+      tasks.push({ kernel: "ema", arrays, params: [decay], size: arrays[0].length });
     }
+    _runRangeTasks(tasks);
+    target.commit();
   }
   return _makeFloat32(backend, [], Float32Array.of(apply ? 1 : 0));
 };
@@ -166,11 +177,17 @@ function targets(backend: unknown) {
 
 const sumSquaresAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { count } = attrs as SumSquaresAllAttrs;
-  let sum = 0;
+  const threads = _rangeThreads();
+  // A sum per weight and part, added in a fixed order: the same result on every call.
+  const sums = new Float64Array(new ArrayBuffer(Math.max(count * threads, 2) * 8));
+  const tasks: _RangeTask[] = [];
   for (let i = 0; i < count; i++) {
-    const x = _input(inputs, `x${i}`, SUM_SQUARES_ALL);
-    sum += _sumSquares(_float32Values(backend, x, SUM_SQUARES_ALL));
+    const x = _float32Values(backend, _input(inputs, `x${i}`, SUM_SQUARES_ALL), SUM_SQUARES_ALL);
+    tasks.push({ kernel: "sumSquares", arrays: [x, sums], params: [i * threads], size: x.length });
   }
+  _runRangeTasks(tasks);
+  let sum = 0;
+  for (const s of sums) sum += s;
   return _makeFloat32(backend, [], Float32Array.of(sum));
 };
 

@@ -1,0 +1,136 @@
+/**
+ * The passes of group norm over a range of pixels of every image, NHWC: the pieces that
+ * helper threads share (`../_range_kernels.ts`). Each writes only its pixels, or its own slot
+ * of partial sums, so parts of one call may run at once.
+ *
+ * @module
+ */
+
+/**
+ * With the forward's output `y = z sigmoid(z)` at hand, `sigmoid(z) = y / z` costs a division
+ * instead of an `exp` (about 10 ns in V8, half the kernel). Near zero, `z` recomputed here and
+ * the forward's differ by rounding, which the quotient would magnify: there `exp` is used.
+ * Above this bound the quotient's error is under 1e-5 for activations of order one.
+ */
+const SIGMOID_FROM_OUTPUT_MIN_Z = 0.05;
+
+/** Batch, pixels per image and channels of an NHWC array. */
+export interface _PixelDims {
+  /** Images. */
+  n: number;
+  /** Pixels per image (H * W). */
+  hw: number;
+  /** Channels. */
+  c: number;
+}
+
+/**
+ * Per image and channel, the sums of `x - shift` and of its square over pixels `lo` to
+ * `hi - 1`, added into `sum` and `sumSq` at `[part * n * c + image * c + channel]`.
+ * `shift` (`[image * c + channel]`) keeps the sums free of cancellation when the mean is large.
+ */
+export function _channelSumsRange(
+  x: Float32Array,
+  shift: Float64Array,
+  sum: Float64Array,
+  sumSq: Float64Array,
+  d: _PixelDims,
+  lo: number,
+  hi: number,
+  part: number,
+): void {
+  const { n, hw, c } = d;
+  for (let b = 0; b < n; b++) {
+    const o = part * n * c + b * c, so = b * c;
+    for (let i = (b * hw + lo) * c, end = (b * hw + hi) * c; i < end;) {
+      for (let ch = 0; ch < c; ch++, i++) {
+        const v = x[i] - shift[so + ch];
+        sum[o + ch] += v;
+        sumSq[o + ch] += v * v;
+      }
+    }
+  }
+}
+
+/** The inputs of the backward's first pass. */
+export interface _GroupNormGradInputs {
+  /** The gradient at the output. */
+  dy: Float32Array;
+  /** The forward's input. */
+  x: Float32Array;
+  /** Per channel. */
+  gamma: Float32Array;
+  /** Per channel. */
+  beta: Float32Array;
+  /** The forward's output, when it applied swish and the gradient saved it. */
+  y?: Float32Array;
+  /** Whether the forward applied swish. */
+  swish: boolean;
+}
+
+/**
+ * First pass of the backward over pixels `lo` to `hi - 1`: the gradient at the affine output,
+ * `dz`, parked in `dx` (so the second pass needs no second `exp`), and per image and channel
+ * the sums of `dz` and of `dz xh` (`xh = x r + xo`, the normalised input) added into `sumDz`
+ * and `sumDzXh` at `[part * n * c + image * c + channel]`.
+ */
+export function _groupNormGradSumsRange(
+  inp: _GroupNormGradInputs,
+  r: Float64Array,
+  xo: Float64Array,
+  dx: Float32Array,
+  sumDz: Float64Array,
+  sumDzXh: Float64Array,
+  d: _PixelDims,
+  lo: number,
+  hi: number,
+  part: number,
+): void {
+  const { n, hw, c } = d;
+  const { dy, x, gamma, beta, swish } = inp;
+  const y = swish ? inp.y : undefined;
+  for (let b = 0; b < n; b++) {
+    const o = part * n * c + b * c, so = b * c;
+    for (let i = (b * hw + lo) * c, end = (b * hw + hi) * c; i < end;) {
+      for (let ch = 0; ch < c; ch++, i++) {
+        const xh = x[i] * r[so + ch] + xo[so + ch];
+        let dz = dy[i];
+        if (swish) {
+          const z = xh * gamma[ch] + beta[ch];
+          const sig = y && Math.abs(z) > SIGMOID_FROM_OUTPUT_MIN_Z
+            ? y[i] / z
+            : 1 / (1 + Math.exp(-z));
+          dz *= sig * (1 + z * (1 - sig));
+        }
+        dx[i] = dz;
+        sumDz[o + ch] += dz;
+        sumDzXh[o + ch] += dz * xh;
+      }
+    }
+  }
+}
+
+/**
+ * Second pass over pixels `lo` to `hi - 1`: `dx = a dz + bx x + d0` with per image and channel
+ * coefficients (`[image * c + channel]`), `dz` read from `dx`.
+ */
+export function _groupNormGradApplyRange(
+  x: Float32Array,
+  dx: Float32Array,
+  a: Float64Array,
+  bx: Float64Array,
+  d0: Float64Array,
+  d: _PixelDims,
+  lo: number,
+  hi: number,
+): void {
+  const { n, hw, c } = d;
+  for (let b = 0; b < n; b++) {
+    const so = b * c;
+    for (let i = (b * hw + lo) * c, end = (b * hw + hi) * c; i < end;) {
+      for (let ch = 0; ch < c; ch++, i++) {
+        dx[i] = a[so + ch] * dx[i] + bx[so + ch] * x[i] + d0[so + ch];
+      }
+    }
+  }
+}
