@@ -226,10 +226,10 @@ export class ConvPrimitives {
         s,
       );
       const hint = this.#forwardPlan(s, false, "linear", dt).prim;
-      // oneDNN 2.6's bf16 weight gradient (jit_bf16) is slower on two threads than on one:
-      // 2.34 s against 1.04 s for the 65 of a cifar10 step at batch 8 (same profile, one
-      // setting each); the f32 one gains from the second thread.
-      const threads = dt === DNNL.BF16 ? 1 : threadsFor(this.#rt, flops(s));
+      // bf16 too: on an idle machine oneDNN 2.6's bf16 weight gradient (jit_bf16) runs 1.9-2x
+      // faster on two threads than on one (bench/onednn_threads_table.ts). An earlier
+      // measurement under load had it the other way round.
+      const threads = threadsFor(this.#rt, flops(s));
       const prim = new Primitive(this.#rt, desc, { hint, threads });
       const weights = prim.queryMd(DNNL.QUERY_DIFF_WEIGHTS_MD);
       prim.arg(DNNL.ARG_SRC, m.srcIn).arg(DNNL.ARG_DIFF_DST, m.dstIn)
