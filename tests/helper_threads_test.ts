@@ -36,31 +36,47 @@ Deno.test("helper threads start when FFI is allowed", () => {
 });
 
 Deno.test("Adam and the EMA split between threads equal one thread's, bit for bit", () => {
-  // 100003 elements: the parts' boundary is not a multiple of the size. The gradient sits at
+  // 300003 elements: the pieces' boundary is not a multiple of the size. The gradient sits at
   // an offset inside a larger buffer, as a cpu backend's slice does.
-  const n = 100_003;
+  const n = 300_003;
   const g = randoms(n + 7, 2, 0.1).subarray(7);
   const run = () => {
     const [w, m, v, e] = [1, 3, 4, 5].map((seed) => randoms(n, seed));
     v.forEach((x, i) => (v[i] = Math.abs(x)));
     const w0 = w.slice();
-    _runRangeTasks([
-      {
-        kernel: "adam",
-        arrays: [w, g, m, v, w, m, v],
-        params: [0.5, 0.9, 0.999, 1e-8, 1e-3],
-        size: n,
-      },
-      { kernel: "ema", arrays: [e, w0, e], params: [0.999], size: n },
-    ]);
+    _runRangeTasks([{
+      kernel: "adam",
+      arrays: [w, g, m, v, w, m, v],
+      params: [0.5, 0.9, 0.999, 1e-8, 1e-3],
+      size: n,
+    }]);
+    _runRangeTasks([{ kernel: "ema", arrays: [e, w0, e], params: [0.999], size: n }]);
     return [w, m, v, e];
   };
   const { one, split } = bothWays(run);
   for (let k = 0; k < one.length; k++) assert.deepEqual(split[k], one[k]);
 });
 
+Deno.test("many tasks too small to split are shared out whole between threads", () => {
+  // 64 weights of 5000: each alone too small to split, together worth two threads.
+  const sizes = Array.from({ length: 64 }, () => 5000);
+  const run = () => {
+    const es = sizes.map((n, i) => randoms(n, 100 + i));
+    const ws = sizes.map((n, i) => randoms(n, 200 + i));
+    _runRangeTasks(es.map((e, i) => ({
+      kernel: "ema",
+      arrays: [e, ws[i], e],
+      params: [0.9],
+      size: e.length,
+    })));
+    return es;
+  };
+  const { one, split } = bothWays(run);
+  for (let k = 0; k < one.length; k++) assert.deepEqual(split[k], one[k]);
+});
+
 Deno.test("a sum of squares split between threads is the float64 sum within 1e-12", () => {
-  const x = randoms(200_000, 6);
+  const x = randoms(400_000, 6);
   let exact = 0;
   for (const v of x) exact += v * v;
   const { one, split } = bothWays(() => {
@@ -72,8 +88,8 @@ Deno.test("a sum of squares split between threads is the float64 sum within 1e-1
 });
 
 Deno.test("group-norm statistics and backward split over pixels equal one thread's within 1e-6", () => {
-  // [2, 24, 24, 64]: 73728 values, so two parts; 16 groups.
-  const d = { n: 2, hw: 24 * 24, c: 64, groups: 16 };
+  // [4, 32, 32, 64]: 262144 values, so two parts; 16 groups.
+  const d = { n: 4, hw: 32 * 32, c: 64, groups: 16 };
   const size = d.n * d.hw * d.c;
   const x = randoms(size, 7, 3).map((v) => v + 5); // a mean far from zero
   const dy = randoms(size, 8), gamma = randoms(d.c, 9), beta = randoms(d.c, 10);
@@ -114,7 +130,7 @@ import { _runRangeTasks } from "${
   new URL("../src/backends/cpu/_range_tasks.ts", import.meta.url).href
 }";
 console.log("start:", (await _startHelperThreads(1)) ?? "ok");
-const e = new Float32Array(1 << 16).fill(1), w = new Float32Array(1 << 16).fill(3);
+const e = new Float32Array(1 << 18).fill(1), w = new Float32Array(1 << 18).fill(3);
 _runRangeTasks([{ kernel: "ema", arrays: [e, w, e], params: [0.5], size: e.length }]);
 console.log("values:", e[0], e[e.length - 1], "helper parts:", _helperThreadStats.parts);
 `;

@@ -17,11 +17,12 @@ import { _RANGE_KERNEL_NAMES, _RANGE_KERNELS, type _RangeArray } from "./_range_
 import { type _RangeTask, _setRangeRunner } from "./_range_tasks.ts";
 
 /**
- * The fewest array elements worth a part of their own: 16K elements take Adam 0.1 ms, several
- * round trips. It also keeps tiny arrays, which V8 may store inside its moving heap where a
- * pointer would go stale, on the calling thread.
+ * The fewest array elements worth a helper: 128K take Adam about 0.8 ms and group norm 0.5.
+ * A hand-off costs 12-25 µs between two idle threads, but far more right after a oneDNN
+ * primitive, whose OpenMP threads keep spinning on the other cores for a while: below this the
+ * tiny preset's step ran 5-15% slower with the helpers than without.
  */
-const MIN_PART_VALUES = 1 << 14;
+const MIN_PART_VALUES = 1 << 18;
 /** Part boundaries fall on 64-byte lines for elementwise tasks, so no two threads share one. */
 const ALIGN = 16;
 /** Numbers in a helper's command buffer (1 MiB): a cifar10 Adam call needs about 8K. */
@@ -108,22 +109,30 @@ export function _useHelperThreads(on: boolean): void {
 
 /** Runs every task to the end, each split among the calling thread and the helpers. */
 function run(tasks: _RangeTask[]): void {
-  const parts = threads();
-  const writers = helpers.slice(0, parts - 1).map((h) => new CommandWriter(h.command));
+  // The tasks laid end to end, in array elements, cut into equal pieces: many small tasks
+  // (a small model's weights) cost one hand-off per call, not one each.
+  const total = tasks.reduce((sum, t) => sum + t.size * (t.width ?? 1), 0);
+  const pieces = Math.max(1, Math.min(threads(), Math.floor(total / MIN_PART_VALUES)));
+  const writers = helpers.slice(0, pieces - 1).map((h) => new CommandWriter(h.command));
   const mine: [task: _RangeTask, lo: number, hi: number, part: number][] = [];
+  let start = 0; // the task's first element in the end-to-end layout
   for (const task of tasks) {
     const width = task.width ?? 1;
-    const pieces = Math.max(1, Math.min(parts, Math.floor((task.size * width) / MIN_PART_VALUES)));
     const align = Math.max(1, Math.ceil(ALIGN / width));
-    // Small integers (`| 0`): a double bound would make the kernel's loop index a double.
-    const bound = (j: number) =>
-      j === pieces ? task.size | 0 : (Math.floor((task.size * j) / pieces / align) * align) | 0;
+    // Where piece j starts inside this task, in its indices, clamped to the task. Small
+    // integers (`| 0`): a double bound would make the kernel's loop index a double.
+    const bound = (j: number) => {
+      if (j === pieces) return task.size | 0;
+      const at = Math.floor((Math.floor((total * j) / pieces) - start) / width / align) * align;
+      return Math.min(Math.max(at, 0), task.size) | 0;
+    };
     for (let j = 0; j < pieces; j++) {
       const lo = bound(j), hi = bound(j + 1);
-      if (lo === hi) continue;
+      if (lo >= hi) continue;
       // A full command buffer leaves the part to the calling thread.
       if (j === 0 || !writers[j - 1].add(task, lo, hi, j)) mine.push([task, lo, hi, j]);
     }
+    start += task.size * width;
   }
   const posted = writers.flatMap((w, i) => w.count > 0 ? [helpers[i]] : []);
   for (const h of posted) {
