@@ -3,6 +3,7 @@
 // parts, and a process with helpers still ends on its own.
 import { mulberry32 } from "../src/random.ts";
 import {
+  _HELPER_MIN_VALUES,
   _helperThreadStats,
   _startHelperThreads,
   _useHelperThreads,
@@ -13,6 +14,8 @@ import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backwa
 import { assert, assertClose } from "./_assert.ts";
 
 const started = await _startHelperThreads(1);
+/** Enough values for two pieces, whatever the threshold. */
+const TWO_PIECES = 2 * _HELPER_MIN_VALUES;
 
 function randoms(n: number, seed: number, scale = 1): Float32Array {
   const rand = mulberry32(seed);
@@ -36,9 +39,9 @@ Deno.test("helper threads start when FFI is allowed", () => {
 });
 
 Deno.test("Adam and the EMA split between threads equal one thread's, bit for bit", () => {
-  // 300003 elements: the pieces' boundary is not a multiple of the size. The gradient sits at
-  // an offset inside a larger buffer, as a cpu backend's slice does.
-  const n = 300_003;
+  // An odd size: the pieces' boundary is not a multiple of it. The gradient sits at an offset
+  // inside a larger buffer, as a cpu backend's slice does.
+  const n = TWO_PIECES + 3;
   const g = randoms(n + 7, 2, 0.1).subarray(7);
   const run = () => {
     const [w, m, v, e] = [1, 3, 4, 5].map((seed) => randoms(n, seed));
@@ -58,8 +61,8 @@ Deno.test("Adam and the EMA split between threads equal one thread's, bit for bi
 });
 
 Deno.test("many tasks too small to split are shared out whole between threads", () => {
-  // 64 weights of 5000: each alone too small to split, together worth two threads.
-  const sizes = Array.from({ length: 64 }, () => 5000);
+  // 64 weights, each alone too small to split, together worth two threads.
+  const sizes = Array.from({ length: 64 }, () => TWO_PIECES / 64 + 5);
   const run = () => {
     const es = sizes.map((n, i) => randoms(n, 100 + i));
     const ws = sizes.map((n, i) => randoms(n, 200 + i));
@@ -76,7 +79,7 @@ Deno.test("many tasks too small to split are shared out whole between threads", 
 });
 
 Deno.test("a sum of squares split between threads is the float64 sum within 1e-12", () => {
-  const x = randoms(400_000, 6);
+  const x = randoms(TWO_PIECES + 1, 6);
   let exact = 0;
   for (const v of x) exact += v * v;
   const { one, split } = bothWays(() => {
@@ -88,8 +91,8 @@ Deno.test("a sum of squares split between threads is the float64 sum within 1e-1
 });
 
 Deno.test("group-norm statistics and backward split over pixels equal one thread's within 1e-6", () => {
-  // [4, 32, 32, 64]: 262144 values, so two parts; 16 groups.
-  const d = { n: 4, hw: 32 * 32, c: 64, groups: 16 };
+  // [n, 32, 32, 64], 16 groups, with two pieces' worth of values.
+  const d = { n: Math.ceil(TWO_PIECES / (32 * 32 * 64)), hw: 32 * 32, c: 64, groups: 16 };
   const size = d.n * d.hw * d.c;
   const x = randoms(size, 7, 3).map((v) => v + 5); // a mean far from zero
   const dy = randoms(size, 8), gamma = randoms(d.c, 9), beta = randoms(d.c, 10);
@@ -123,14 +126,15 @@ async function runDeno(flags: string[], code: string): Promise<string> {
 }
 
 const PROGRAM = `
-import { _startHelperThreads, _helperThreadStats } from "${
+import { _startHelperThreads, _helperThreadStats, _HELPER_MIN_VALUES } from "${
   new URL("../src/backends/cpu/_helper_threads.ts", import.meta.url).href
 }";
 import { _runRangeTasks } from "${
   new URL("../src/backends/cpu/_range_tasks.ts", import.meta.url).href
 }";
 console.log("start:", (await _startHelperThreads(1)) ?? "ok");
-const e = new Float32Array(1 << 18).fill(1), w = new Float32Array(1 << 18).fill(3);
+const n = 2 * _HELPER_MIN_VALUES;
+const e = new Float32Array(n).fill(1), w = new Float32Array(n).fill(3);
 _runRangeTasks([{ kernel: "ema", arrays: [e, w, e], params: [0.5], size: e.length }]);
 console.log("values:", e[0], e[e.length - 1], "helper parts:", _helperThreadStats.parts);
 `;
@@ -142,7 +146,8 @@ Deno.test("a process with helper threads ends when its work is done", async () =
 });
 
 Deno.test("without --allow-ffi the kernels run on one thread and say so", async () => {
-  const out = await runDeno(["--allow-read", "--allow-env"], PROGRAM);
+  // Nor --allow-env: DDPM_HELPER_THREADS then reads as unset.
+  const out = await runDeno(["--allow-read"], PROGRAM);
   assert.match(out, /start: no --allow-ffi: JavaScript kernels run on one core/);
   assert.match(out, /values: 2 2 helper parts: 0/);
 });

@@ -22,7 +22,7 @@ import { type _RangeTask, _setRangeRunner } from "./_range_tasks.ts";
  * primitive, whose OpenMP threads keep spinning on the other cores for a while: below this the
  * tiny preset's step ran 5-15% slower with the helpers than without.
  */
-const MIN_PART_VALUES = 1 << 18;
+export const _HELPER_MIN_VALUES = 1 << 18;
 /** Part boundaries fall on 64-byte lines for elementwise tasks, so no two threads share one. */
 const ALIGN = 16;
 /** Numbers in a helper's command buffer (1 MiB): a cifar10 Adam call needs about 8K. */
@@ -55,7 +55,7 @@ export function _startHelperThreads(count: number): Promise<string | undefined> 
 }
 
 async function start(count: number): Promise<string | undefined> {
-  if (count < 1 || globalThis.Deno?.env.get("DDPM_HELPER_THREADS") === "0") return undefined;
+  if (count < 1 || setting() === "0") return undefined;
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return "no --allow-ffi: JavaScript kernels run on one core";
   }
@@ -93,6 +93,15 @@ async function start(count: number): Promise<string | undefined> {
   }
 }
 
+/** `DDPM_HELPER_THREADS`, or undefined where the environment may not be read. */
+function setting(): string | undefined {
+  try {
+    return Deno.env.get("DDPM_HELPER_THREADS");
+  } catch {
+    return undefined;
+  }
+}
+
 /** The threads that share a task now: the caller and its helpers. */
 function threads(): number {
   return enabled ? helpers.length + 1 : 1;
@@ -112,7 +121,7 @@ function run(tasks: _RangeTask[]): void {
   // The tasks laid end to end, in array elements, cut into equal pieces: many small tasks
   // (a small model's weights) cost one hand-off per call, not one each.
   const total = tasks.reduce((sum, t) => sum + t.size * (t.width ?? 1), 0);
-  const pieces = Math.max(1, Math.min(threads(), Math.floor(total / MIN_PART_VALUES)));
+  const pieces = Math.max(1, Math.min(threads(), Math.floor(total / _HELPER_MIN_VALUES)));
   const writers = helpers.slice(0, pieces - 1).map((h) => new CommandWriter(h.command));
   const mine: [task: _RangeTask, lo: number, hi: number, part: number][] = [];
   let start = 0; // the task's first element in the end-to-end layout
