@@ -9,6 +9,7 @@ import {
   _useHelperThreads,
 } from "../src/backends/cpu/_helper_threads.ts";
 import { _rangeThreads, _runRangeTasks } from "../src/backends/cpu/_range_tasks.ts";
+import { _SAME_SHAPE_OPS } from "../src/backends/cpu/_range_kernels.ts";
 import { _groupStats } from "../src/backends/cpu/fused/_group_norm_stats.ts";
 import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backward.ts";
 import { assert, assertClose } from "./_assert.ts";
@@ -76,6 +77,28 @@ Deno.test("many tasks too small to split are shared out whole between threads", 
   };
   const { one, split } = bothWays(run);
   for (let k = 0; k < one.length; k++) assert.deepEqual(split[k], one[k]);
+});
+
+Deno.test("elementwise ops split between threads round as float32(float64 result), bit for bit", () => {
+  const n = TWO_PIECES + 5;
+  const a = randoms(n, 11, 4), b = randoms(n, 12, 4);
+  const host: Record<string, (x: number, y: number) => number> = {
+    Add: (x, y) => x + y,
+    Sub: (x, y) => x - y,
+    Multiply: (x, y) => x * y,
+    RealDiv: (x, y) => x / y,
+    SquaredDifference: (x, y) => (x - y) * (x - y),
+    Maximum: Math.max,
+    Minimum: Math.min,
+  };
+  _SAME_SHAPE_OPS.forEach((op, k) => {
+    const before = _helperThreadStats.parts;
+    const out = new Float32Array(n);
+    _runRangeTasks([{ kernel: "binarySame", arrays: [a, b, out], params: [k], size: n }]);
+    assert.ok(_helperThreadStats.parts > before, `${op}: no part went to a helper`);
+    const want = Float32Array.from(a, (x, i) => host[op](x, b[i]));
+    assert.deepEqual(out, want, op);
+  });
 });
 
 Deno.test("a sum of squares split between threads is the float64 sum within 1e-12", () => {

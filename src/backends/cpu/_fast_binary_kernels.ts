@@ -11,8 +11,11 @@ import { _middleBlock } from "./_axis_block.ts";
 import { _BINARY_LOOPS, type _BinaryLoops } from "./_binary_loops.ts";
 import { _makeFloat32, _outputAlloc } from "./_cpu_family.ts";
 import { type _FastKernel, _float32OrUndefined } from "./_cpu_values.ts";
+import { _SAME_SHAPE_OPS } from "./_range_kernels.ts";
+import { _runRangeTasks } from "./_range_tasks.ts";
 
-function binary(loops: _BinaryLoops): _FastKernel {
+function binary(name: string, loops: _BinaryLoops): _FastKernel {
+  const op = (_SAME_SHAPE_OPS as readonly string[]).indexOf(name);
   return ({ inputs, backend }) => {
     const { a, b } = inputs;
     const av = _float32OrUndefined(backend, a), bv = _float32OrUndefined(backend, b);
@@ -22,7 +25,12 @@ function binary(loops: _BinaryLoops): _FastKernel {
     if (size === 0) return undefined;
     const out = _outputAlloc(backend)(size);
     if (av.length === size && bv.length === size) {
-      loops.same(av, bv, out);
+      // Large ones are shared with the helper threads where the backend runs them.
+      if (op >= 0) {
+        _runRangeTasks([{ kernel: "binarySame", arrays: [av, bv, out], params: [op], size }]);
+      } else {
+        loops.same(av, bv, out);
+      }
     } else if (av.length === size || bv.length === size) {
       const small = av.length === size ? b.shape : a.shape;
       // The small operand's dims, right-aligned with the output's; missing ones are 1.
@@ -41,5 +49,5 @@ function binary(loops: _BinaryLoops): _FastKernel {
 
 /** The binary kernels' fast paths, by TF.js kernel name. */
 export const _BINARY_KERNELS: Record<string, _FastKernel> = Object.fromEntries(
-  Object.entries(_BINARY_LOOPS).map(([name, loops]) => [name, binary(loops)]),
+  Object.entries(_BINARY_LOOPS).map(([name, loops]) => [name, binary(name, loops)]),
 );

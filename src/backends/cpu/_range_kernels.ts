@@ -88,7 +88,51 @@ export const _RANGE_KERNELS = {
     const d = dims(p);
     _groupNormGradApplyRange(f32(a[0]), f32(a[1]), f64(a[2]), f64(a[3]), f64(a[4]), d, lo, hi);
   },
+  /**
+   * Arrays `a b out` of one shape; params: the op's position in {@linkcode _SAME_SHAPE_OPS}.
+   * Float64 arithmetic rounded once to float32, as TF.js's cpu kernels do it.
+   */
+  binarySame: (arr, p, lo, hi) => {
+    const a = f32(arr[0]), b = f32(arr[1]), out = f32(arr[2]);
+    // One loop per op, so that each stays monomorphic with its arithmetic inlined.
+    switch (_SAME_SHAPE_OPS[p[0]]) {
+      case "Add":
+        for (let i = lo; i < hi; i++) out[i] = a[i] + b[i];
+        break;
+      case "Sub":
+        for (let i = lo; i < hi; i++) out[i] = a[i] - b[i];
+        break;
+      case "Multiply":
+        for (let i = lo; i < hi; i++) out[i] = a[i] * b[i];
+        break;
+      case "RealDiv":
+        for (let i = lo; i < hi; i++) out[i] = a[i] / b[i];
+        break;
+      case "SquaredDifference":
+        for (let i = lo; i < hi; i++) out[i] = (a[i] - b[i]) * (a[i] - b[i]);
+        break;
+      case "Maximum":
+        for (let i = lo; i < hi; i++) out[i] = Math.max(a[i], b[i]);
+        break;
+      case "Minimum":
+        for (let i = lo; i < hi; i++) out[i] = Math.min(a[i], b[i]);
+        break;
+      default:
+        throw new RangeError(`binarySame: no op number ${p[0]}`);
+    }
+  },
 } satisfies Record<string, _RangeKernel>;
+
+/** The elementwise ops of `binarySame`, numbered by position. */
+export const _SAME_SHAPE_OPS = [
+  "Add",
+  "Sub",
+  "Multiply",
+  "RealDiv",
+  "SquaredDifference",
+  "Maximum",
+  "Minimum",
+] as const;
 
 /** A kernel's name. */
 export type _RangeKernelName = keyof typeof _RANGE_KERNELS;
