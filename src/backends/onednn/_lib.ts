@@ -255,6 +255,7 @@ export function openOneDnn(): DnnlRuntime {
     // backend needs (UnsafePointer, UnsafePointerView) against the unscoped FFI permission.
     throw new OneDnnUnavailableError("the onednn backend needs FFI: run deno with --allow-ffi");
   }
+  preferSleepingOpenMpThreads();
   let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
   try {
     lib = Deno.dlopen(path, SYMBOLS);
@@ -308,6 +309,27 @@ function openMpThreads(): { setThreads(n: number): void; maxThreads: number } {
       }
     },
   };
+}
+
+/**
+ * Asks OpenMP (libgomp reads this when oneDNN loads it) to put its threads to sleep at the end
+ * of each primitive, unless the user chose a policy (`OMP_WAIT_POLICY`, `GOMP_SPINCOUNT`). By
+ * default they spin for a while first, holding the other cores just when the JavaScript
+ * kernels between two primitives, their helper threads and V8's own threads want them. A bf16
+ * cifar10 training step took 1.06-1.30 s with sleeping threads and 1.18-1.69 s with spinning
+ * ones (bench/helper_threads_step.ts, alternate processes: 6 of 7 pairs faster), its forward
+ * pass 457-473 ms against 484-500; the tiny preset's did not change beyond the noise.
+ */
+function preferSleepingOpenMpThreads(): void {
+  try {
+    if (
+      Deno.env.get("OMP_WAIT_POLICY") === undefined && Deno.env.get("GOMP_SPINCOUNT") === undefined
+    ) {
+      Deno.env.set("OMP_WAIT_POLICY", "PASSIVE");
+    }
+  } catch {
+    // No --allow-env: OpenMP keeps its default.
+  }
 }
 
 /** Whether FFI is granted unscoped, without prompting for it. */
