@@ -9,11 +9,13 @@
  *
  * @module
  */
+import type { _SAME_SHAPE_OPS } from "./_range_kernels.ts";
 
-/** The loops of one op `f(x, y)`; `out` has the full shape. */
+/**
+ * The broadcast loops of one op `f(x, y)`; `out` has the full shape. Operands of the same shape
+ * go through the `binarySame` range kernel (`_range_kernels.ts`), which helper threads share.
+ */
 export interface _BinaryLoops {
-  /** `out[i] = f(a[i], b[i])`. */
-  same(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** `a` is `[outer, mid, inner]`, `b` is `[outer, inner]` repeated along mid. */
   smallB(a: Float32Array, b: Float32Array, out: Float32Array, ...block: Block): void;
   /** `b` is `[outer, mid, inner]`, `a` is `[outer, inner]` repeated along mid. */
@@ -30,13 +32,10 @@ const OPS = {
   SquaredDifference: "(x - y) * (x - y)",
   Maximum: "Math.max(x, y)",
   Minimum: "Math.min(x, y)",
-} as const;
+} as const satisfies Record<(typeof _SAME_SHAPE_OPS)[number], string>;
 
 /** The kernel names with fast binary loops. */
 export type _BinaryOp = keyof typeof OPS;
-
-const SAME = `
-for (let i = 0; i < out.length; i++) { const x = a[i], y = b[i]; out[i] = OP; }`;
 
 /** FULL is the operand of full shape, read into FV; SMALL the repeated one, read into SV. */
 const BROADCAST = `
@@ -69,7 +68,6 @@ export const _BINARY_LOOPS: Record<_BinaryOp, _BinaryLoops> = Object.fromEntries
   Object.entries(OPS).map(([name, op]) => {
     const params = ["a", "b", "out", "outer", "mid", "inner"];
     return [name, {
-      same: compile(SAME, { OP: op }, params),
       smallB: compile(BROADCAST, { ...SMALL_B, OP: op }, params),
       smallA: compile(BROADCAST, { ...SMALL_A, OP: op }, params),
     } as _BinaryLoops];

@@ -16,6 +16,7 @@ import { _runRangeTasks } from "./_range_tasks.ts";
 
 function binary(name: string, loops: _BinaryLoops): _FastKernel {
   const op = (_SAME_SHAPE_OPS as readonly string[]).indexOf(name);
+  if (op < 0) throw new Error(`${name} has broadcast loops but no binarySame op`);
   return ({ inputs, backend }) => {
     const { a, b } = inputs;
     const av = _float32OrUndefined(backend, a), bv = _float32OrUndefined(backend, b);
@@ -26,11 +27,7 @@ function binary(name: string, loops: _BinaryLoops): _FastKernel {
     const out = _outputAlloc(backend)(size);
     if (av.length === size && bv.length === size) {
       // Large ones are shared with the helper threads where the backend runs them.
-      if (op >= 0) {
-        _runRangeTasks([{ kernel: "binarySame", arrays: [av, bv, out], params: [op], size }]);
-      } else {
-        loops.same(av, bv, out);
-      }
+      _runRangeTasks([{ kernel: "binarySame", arrays: [av, bv, out], params: [op], size }]);
     } else if (av.length === size || bv.length === size) {
       const small = av.length === size ? b.shape : a.shape;
       // The small operand's dims, right-aligned with the output's; missing ones are 1.

@@ -26,6 +26,7 @@ import {
   _writableFloat32,
 } from "../_cpu_family.ts";
 import { _forgetGroupStats } from "./_group_stats_memo.ts";
+import { _zeros64 } from "./_group_norm_stats.ts";
 import { type _RangeTask, _rangeThreads, _runRangeTasks } from "../_range_tasks.ts";
 import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
@@ -179,7 +180,7 @@ const sumSquaresAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { count } = attrs as SumSquaresAllAttrs;
   const threads = _rangeThreads();
   // A sum per weight and part, added in a fixed order: the same result on every call.
-  const sums = new Float64Array(new ArrayBuffer(Math.max(count * threads, 2) * 8));
+  const sums = _zeros64(count * threads);
   const tasks: _RangeTask[] = [];
   for (let i = 0; i < count; i++) {
     const x = _float32Values(backend, _input(inputs, `x${i}`, SUM_SQUARES_ALL), SUM_SQUARES_ALL);
