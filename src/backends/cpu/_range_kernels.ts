@@ -57,7 +57,7 @@ export const _RANGE_KERNELS = {
     _channelSumsRange(f32(a[0]), f64(a[1]), f64(a[2]), f64(a[3]), d, lo, hi, part);
   },
   /**
-   * Arrays `dy x gamma beta y r xo dx sumDz sumDzXh`; params `n hw c swish hasY`; indices are
+   * Arrays `dy x gamma beta y r mu dx sumDz sumDzXh`; params `n hw c swish hasY`; indices are
    * pixels.
    */
   groupNormGradSums: (a, p, lo, hi, part) => {
@@ -83,10 +83,10 @@ export const _RANGE_KERNELS = {
       part,
     );
   },
-  /** Arrays `x dx a bx d0`; params `n hw c`; indices are pixels. */
+  /** Arrays `x dx a bx mu d1`; params `n hw c`; indices are pixels. */
   groupNormGradApply: (a, p, lo, hi) => {
-    const d = dims(p);
-    _groupNormGradApplyRange(f32(a[0]), f32(a[1]), f64(a[2]), f64(a[3]), f64(a[4]), d, lo, hi);
+    const coef = { a: f64(a[2]), bx: f64(a[3]), mu: f64(a[4]), d1: f64(a[5]) };
+    _groupNormGradApplyRange(f32(a[0]), f32(a[1]), coef, dims(p), lo, hi);
   },
   /**
    * Arrays `a b out` of one shape; params: the op's position in {@linkcode _SAME_SHAPE_OPS}.

@@ -41,13 +41,13 @@ export function _groupNormBackward(
   const { n, hw, c, groups } = d;
   const cg = c / groups, count = hw * cg, nc = n * c;
   const { mean, rstd } = opts.stats ?? _groupStats(x, d, opts.eps);
-  // Per image and channel: xh = x * r + xo; sums of dz and dz * xh; dx = a dz + bx x + d0.
-  const r = _zeros64(nc), xo = _zeros64(nc);
+  // Per image and channel: xh = (x - mu) r; sums of dz and dz xh; dx = a dz + bx (x - mu) + d1.
+  const r = _zeros64(nc), mu = _zeros64(nc);
   for (let b = 0; b < n; b++) {
     for (let ch = 0; ch < c; ch++) {
       const s = b * groups + Math.floor(ch / cg);
       r[b * c + ch] = rstd[s];
-      xo[b * c + ch] = -mean[s] * rstd[s];
+      mu[b * c + ch] = mean[s];
     }
   }
   const dx = alloc(x.length);
@@ -58,14 +58,14 @@ export function _groupNormBackward(
   const dims = [n, hw, c];
   _runRangeTasks([{
     kernel: "groupNormGradSums",
-    arrays: [dy, x, gamma, beta, y ?? x, r, xo, dx, sumDz, sumDzXh],
+    arrays: [dy, x, gamma, beta, y ?? x, r, mu, dx, sumDz, sumDzXh],
     params: [...dims, opts.swish ? 1 : 0, y ? 1 : 0],
     size: hw,
     width: nc,
   }]);
   _foldParts(sumDz, parts, nc);
   _foldParts(sumDzXh, parts, nc);
-  const a = _zeros64(nc), bx = _zeros64(nc), d0 = _zeros64(nc);
+  const a = _zeros64(nc), bx = _zeros64(nc), d1 = _zeros64(nc);
   const dgamma = new Float64Array(c), dbeta = new Float64Array(c);
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < groups; g++) {
@@ -77,10 +77,10 @@ export function _groupNormBackward(
       m1 /= count;
       m2 /= count;
       for (let ch = g * cg, i = b * c + ch; ch < (g + 1) * cg; ch++, i++) {
-        // r (gamma dz - m1 - (x r + xo) m2), expanded into per-channel coefficients.
+        // r (gamma dz - m1 - (x - mu) r m2), expanded into per-channel coefficients.
         a[i] = r[i] * gamma[ch];
         bx[i] = -r[i] * r[i] * m2;
-        d0[i] = -r[i] * (m1 + xo[i] * m2);
+        d1[i] = -r[i] * m1;
         dgamma[ch] += sumDzXh[i];
         dbeta[ch] += sumDz[i];
       }
@@ -88,7 +88,7 @@ export function _groupNormBackward(
   }
   _runRangeTasks([{
     kernel: "groupNormGradApply",
-    arrays: [x, dx, a, bx, d0],
+    arrays: [x, dx, a, bx, mu, d1],
     params: dims,
     size: hw,
     width: nc,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { _channelSumsSimd, _gradApplySimd, _gradSumsSimd } from "../simd/_group_norm_simd.ts";
 
 /**
  * With the forward's output `y = z sigmoid(z)` at hand, `sigmoid(z) = y / z` costs a division
@@ -28,6 +29,7 @@ export interface _PixelDims {
  * Per image and channel, the sums of `x - shift` and of its square over pixels `lo` to
  * `hi - 1`, added into `sum` and `sumSq` at `[part * n * c + image * c + channel]`.
  * `shift` (`[image * c + channel]`) keeps the sums free of cancellation when the mean is large.
+ * Runs the SIMD kernel where it applies.
  */
 export function _channelSumsRange(
   x: Float32Array,
@@ -39,6 +41,7 @@ export function _channelSumsRange(
   hi: number,
   part: number,
 ): void {
+  if (_channelSumsSimd(x, shift, sum, sumSq, d, lo, hi, part)) return;
   const { n, hw, c } = d;
   for (let b = 0; b < n; b++) {
     const o = part * n * c + b * c, so = b * c;
@@ -71,13 +74,14 @@ export interface _GroupNormGradInputs {
 /**
  * First pass of the backward over pixels `lo` to `hi - 1`: the gradient at the affine output,
  * `dz`, parked in `dx` (so the second pass needs no second `exp`), and per image and channel
- * the sums of `dz` and of `dz xh` (`xh = x r + xo`, the normalised input) added into `sumDz`
- * and `sumDzXh` at `[part * n * c + image * c + channel]`.
+ * the sums of `dz` and of `dz xh` (`xh = (x - mu) r`, the normalised input, with `r` and `mu`
+ * at `[image * c + channel]`) added into `sumDz` and `sumDzXh` at
+ * `[part * n * c + image * c + channel]`. Runs the SIMD kernel where it applies.
  */
 export function _groupNormGradSumsRange(
   inp: _GroupNormGradInputs,
   r: Float64Array,
-  xo: Float64Array,
+  mu: Float64Array,
   dx: Float32Array,
   sumDz: Float64Array,
   sumDzXh: Float64Array,
@@ -86,6 +90,7 @@ export function _groupNormGradSumsRange(
   hi: number,
   part: number,
 ): void {
+  if (_gradSumsSimd(inp, r, mu, dx, sumDz, sumDzXh, d, lo, hi, part)) return;
   const { n, hw, c } = d;
   const { dy, x, gamma, beta, swish } = inp;
   const y = swish ? inp.y : undefined;
@@ -93,7 +98,7 @@ export function _groupNormGradSumsRange(
     const o = part * n * c + b * c, so = b * c;
     for (let i = (b * hw + lo) * c, end = (b * hw + hi) * c; i < end;) {
       for (let ch = 0; ch < c; ch++, i++) {
-        const xh = x[i] * r[so + ch] + xo[so + ch];
+        const xh = (x[i] - mu[so + ch]) * r[so + ch];
         let dz = dy[i];
         if (swish) {
           const z = xh * gamma[ch] + beta[ch];
@@ -110,26 +115,39 @@ export function _groupNormGradSumsRange(
   }
 }
 
+/** The second pass's coefficients, at `[image * c + channel]`. */
+export interface _GroupNormGradCoefficients {
+  /** Of `dz`. */
+  a: Float64Array;
+  /** Of `x - mu`. */
+  bx: Float64Array;
+  /** The group's mean. */
+  mu: Float64Array;
+  /** The constant term. */
+  d1: Float64Array;
+}
+
 /**
- * Second pass over pixels `lo` to `hi - 1`: `dx = a dz + bx x + d0` with per image and channel
- * coefficients (`[image * c + channel]`), `dz` read from `dx`.
+ * Second pass over pixels `lo` to `hi - 1`: `dx = a dz + bx (x - mu) + d1` with per image and
+ * channel coefficients, `dz` read from `dx`. Subtracting the mean before scaling keeps the
+ * terms small where `|mean| >> std`. Runs the SIMD kernel where it applies.
  */
 export function _groupNormGradApplyRange(
   x: Float32Array,
   dx: Float32Array,
-  a: Float64Array,
-  bx: Float64Array,
-  d0: Float64Array,
+  coef: _GroupNormGradCoefficients,
   d: _PixelDims,
   lo: number,
   hi: number,
 ): void {
+  if (_gradApplySimd(x, dx, coef, d, lo, hi)) return;
   const { n, hw, c } = d;
+  const { a, bx, mu, d1 } = coef;
   for (let b = 0; b < n; b++) {
     const so = b * c;
     for (let i = (b * hw + lo) * c, end = (b * hw + hi) * c; i < end;) {
       for (let ch = 0; ch < c; ch++, i++) {
-        dx[i] = a[so + ch] * dx[i] + bx[so + ch] * x[i] + d0[so + ch];
+        dx[i] = a[so + ch] * dx[i] + bx[so + ch] * (x[i] - mu[so + ch]) + d1[so + ch];
       }
     }
   }
