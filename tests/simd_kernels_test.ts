@@ -1,5 +1,6 @@
-// Group norm's WebAssembly SIMD passes (src/backends/cpu/simd/): the checked-in binary is what
-// its text compiles to, and each pass matches a float64 computation on the host.
+// The WebAssembly SIMD kernels (src/backends/cpu/simd/): each checked-in binary is what its
+// text compiles to; group norm's passes match a float64 computation on the host; Adam and the
+// EMA equal the JavaScript loops bit for bit.
 //
 // Tolerances: the SIMD passes compute each value in float32 from float32 inputs (5-8 roundings
 // of 2^-24 each, so under 1e-6 relative to the terms' magnitude) and sum in float64; the
@@ -10,9 +11,10 @@ import {
   _gradApplySimd,
   _gradSumsSimd,
   _simdGroupNormAvailable,
-  _useSimdKernels,
 } from "../src/backends/cpu/simd/_group_norm_simd.ts";
-import { GROUP_NORM_WASM } from "../src/backends/cpu/simd/_group_norm_wasm.ts";
+import { _useSimdKernels } from "../src/backends/cpu/simd/_simd_module.ts";
+import { _adamSimd, _emaSimd } from "../src/backends/cpu/simd/_optimizer_simd.ts";
+import { _adamInto, _emaInto } from "../src/backends/cpu/fused/_optimizer_math.ts";
 import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backward.ts";
 import { _groupStats } from "../src/backends/cpu/fused/_group_norm_stats.ts";
 import { compileWat, generatedName, SIMD_DIR, WASM_SOURCES } from "../tools/build_wasm.ts";
@@ -29,17 +31,15 @@ const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const peak = (a: ArrayLike<number>) => Math.max(...Array.from(a, Math.abs));
 
-Deno.test("the checked-in SIMD binary is what its text compiles to", async () => {
-  assert.deepEqual(Object.keys(WASM_SOURCES), ["GROUP_NORM_WASM"]);
-  const text = await Deno.readTextFile(new URL(WASM_SOURCES.GROUP_NORM_WASM, SIMD_DIR));
-  const fresh = await compileWat("group_norm.wat", text);
-  const shipped = Uint8Array.from(atob(GROUP_NORM_WASM), (ch) => ch.charCodeAt(0));
-  assert.deepEqual(
-    shipped,
-    fresh,
-    `${generatedName("group_norm.wat")} is stale: run deno task build:wasm`,
-  );
-});
+for (const [constName, watName] of Object.entries(WASM_SOURCES)) {
+  Deno.test(`the checked-in SIMD binary of ${watName} is what its text compiles to`, async () => {
+    const text = await Deno.readTextFile(new URL(watName, SIMD_DIR));
+    const fresh = await compileWat(watName, text);
+    const generated = await import(new URL(generatedName(watName), SIMD_DIR).href);
+    const shipped = Uint8Array.from(atob(generated[constName]), (ch) => ch.charCodeAt(0));
+    assert.deepEqual(shipped, fresh, `${generatedName(watName)} is stale: deno task build:wasm`);
+  });
+}
 
 Deno.test("SIMD group norm runs in Deno for channel counts divisible by 4 only", () => {
   assert.ok(_simdGroupNormAvailable(12));
@@ -150,4 +150,35 @@ Deno.test("group-norm backward with SIMD passes equals the JavaScript loops with
   assertClose(simd.grads.dx, js.grads.dx, { rtol: 1e-5, atol: 1e-5 * scale, msg: "dx" });
   assertClose(simd.grads.dgamma, js.grads.dgamma, { rtol: 1e-5, atol: 1e-5, msg: "dgamma" });
   assertClose(simd.grads.dbeta, js.grads.dbeta, { rtol: 1e-5, atol: 1e-5, msg: "dbeta" });
+});
+
+Deno.test("SIMD Adam and EMA equal the JavaScript loops bit for bit, tail included", () => {
+  const n = 20_003, lo = 5, hi = 19_998; // blocks of 8192, then a tail of 1
+  const w = f32(randoms(n, 21)), g = f32(randoms(n, 22, 3)), m = f32(randoms(n, 23, 0.1));
+  const v = f32(randoms(n, 24, 0.01, 0.01));
+  const attrs = { gradScale: 0.7, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: 2e-4 };
+  const run = (simd: boolean) => {
+    const was = _useSimdKernels(simd);
+    try {
+      const out = { w: w.slice(), m: m.slice(), v: v.slice() }; // in place, as the kernels run
+      _adamInto(out.w, g, out.m, out.v, attrs, out, lo, hi);
+      const e = m.slice();
+      _emaInto(e, w, 0.9999, e, lo, hi);
+      return { ...out, e };
+    } finally {
+      _useSimdKernels(was);
+    }
+  };
+  const js = run(false), simd = run(true);
+  for (const key of ["w", "m", "v", "e"] as const) {
+    assert.deepEqual(simd[key], js[key], key);
+    assert.notDeepEqual(
+      simd[key].subarray(lo, hi),
+      (key === "e" ? m : { w, m, v }[key]).subarray(lo, hi),
+    );
+  }
+  // The SIMD kernels took every whole group of four, leaving the loops the rest.
+  const out = { w: w.slice(), m: m.slice(), v: v.slice() };
+  assert.equal(_adamSimd(w, g, m, v, attrs, out, lo, hi), hi - (hi - lo) % 4);
+  assert.equal(_emaSimd(m, w, 0.99, m.slice(), lo, hi), hi - (hi - lo) % 4);
 });

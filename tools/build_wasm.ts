@@ -15,7 +15,10 @@ import wabtInit from "wabt";
 export const SIMD_DIR = new URL("../src/backends/cpu/simd/", import.meta.url);
 
 /** The text files to compile, by the constant name their module exports. */
-export const WASM_SOURCES = { GROUP_NORM_WASM: "group_norm.wat" } as const;
+export const WASM_SOURCES = {
+  GROUP_NORM_WASM: "group_norm.wat",
+  OPTIMIZER_WASM: "optimizer.wat",
+} as const;
 
 /**
  * Compiles WebAssembly text with the SIMD feature on.

@@ -6,6 +6,11 @@
  * @module
  */
 import { _channelSumsSimd, _gradApplySimd, _gradSumsSimd } from "../simd/_group_norm_simd.ts";
+import type {
+  _GroupNormGradCoefficients,
+  _GroupNormGradInputs,
+  _PixelDims,
+} from "./_group_norm_passes.ts";
 
 /**
  * With the forward's output `y = z sigmoid(z)` at hand, `sigmoid(z) = y / z` costs a division
@@ -14,16 +19,6 @@ import { _channelSumsSimd, _gradApplySimd, _gradSumsSimd } from "../simd/_group_
  * Above this bound the quotient's error is under 1e-5 for activations of order one.
  */
 const SIGMOID_FROM_OUTPUT_MIN_Z = 0.05;
-
-/** Batch, pixels per image and channels of an NHWC array. */
-export interface _PixelDims {
-  /** Images. */
-  n: number;
-  /** Pixels per image (H * W). */
-  hw: number;
-  /** Channels. */
-  c: number;
-}
 
 /**
  * Per image and channel, the sums of `x - shift` and of its square over pixels `lo` to
@@ -53,22 +48,6 @@ export function _channelSumsRange(
       }
     }
   }
-}
-
-/** The inputs of the backward's first pass. */
-export interface _GroupNormGradInputs {
-  /** The gradient at the output. */
-  dy: Float32Array;
-  /** The forward's input. */
-  x: Float32Array;
-  /** Per channel. */
-  gamma: Float32Array;
-  /** Per channel. */
-  beta: Float32Array;
-  /** The forward's output, when it applied swish and the gradient saved it. */
-  y?: Float32Array;
-  /** Whether the forward applied swish. */
-  swish: boolean;
 }
 
 /**
@@ -113,18 +92,6 @@ export function _groupNormGradSumsRange(
       }
     }
   }
-}
-
-/** The second pass's coefficients, at `[image * c + channel]`. */
-export interface _GroupNormGradCoefficients {
-  /** Of `dz`. */
-  a: Float64Array;
-  /** Of `x - mu`. */
-  bx: Float64Array;
-  /** The group's mean. */
-  mu: Float64Array;
-  /** The constant term. */
-  d1: Float64Array;
 }
 
 /**

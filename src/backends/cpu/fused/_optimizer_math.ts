@@ -7,6 +7,7 @@
  */
 import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
 import { type _Alloc, _newFloats } from "../_cpu_family.ts";
+import { _adamSimd, _emaSimd } from "../simd/_optimizer_simd.ts";
 
 const f32 = Math.fround;
 
@@ -28,7 +29,8 @@ export function _adamStep(
 /**
  * One Adam step written into `out`, whose arrays may be `w`, `m` and `v` themselves (each
  * element is read before it is written): the in-place form of {@linkcode _adamStep}. Only
- * elements `lo` to `hi - 1` are touched, so threads may share one weight.
+ * elements `lo` to `hi - 1` are touched, so threads may share one weight. The SIMD kernel
+ * takes all but the last few where it runs, with the same result.
  */
 export function _adamInto(
   w: Float32Array,
@@ -46,7 +48,7 @@ export function _adamInto(
   const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
   const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
   const { w: w1, m: m1, v: v1 } = out;
-  for (let i = lo; i < hi; i++) {
+  for (let i = _adamSimd(w, g, m, v, attrs, out, lo, hi); i < hi; i++) {
     const gs = f32(g[i] * scale);
     const mi = f32(f32(m[i] * b1) + f32(gs * c1));
     const vi = f32(f32(v[i] * b2) + f32(f32(gs * gs) * c2));
@@ -68,7 +70,10 @@ export function _emaStep(
   return out;
 }
 
-/** One EMA step written into `out`, which may be `e` itself; elements `lo` to `hi - 1`. */
+/**
+ * One EMA step written into `out`, which may be `e` itself; elements `lo` to `hi - 1`. The
+ * SIMD kernel takes all but the last few where it runs, with the same result.
+ */
 export function _emaInto(
   e: Float32Array,
   w: Float32Array,
@@ -78,7 +83,9 @@ export function _emaInto(
   hi: number = e.length,
 ): void {
   const d = f32(decay), c = f32(1 - decay);
-  for (let i = lo; i < hi; i++) out[i] = f32(e[i] * d) + f32(w[i] * c);
+  for (let i = _emaSimd(e, w, decay, out, lo, hi); i < hi; i++) {
+    out[i] = f32(e[i] * d) + f32(w[i] * c);
+  }
 }
 
 /** The sum of squares of `x[lo]` to `x[hi - 1]`, exact squares accumulated in float64. */

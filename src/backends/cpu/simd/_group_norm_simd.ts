@@ -3,9 +3,7 @@
  * channels per instruction instead of one, at 0.3-1 ns per value where the JavaScript loops of
  * `../fused/_group_norm_ranges.ts` take 1.2-6 ns.
  *
- * WebAssembly reads only its own memory, so each call copies blocks of pixels in and results
- * out (`TypedArray.set`, about 0.1 ns per value); blocks are small enough to stay in cache.
- * Every thread that calls these (the main one and each helper thread) has its own instance.
+ * Each call copies blocks of pixels in and results out (`_simd_module.ts`).
  *
  * Each function returns `false`, having done nothing, where it does not apply: no WebAssembly
  * SIMD in this runtime, `DDPM_SIMD=0`, a channel count not divisible by 4, or swish without the
@@ -18,14 +16,11 @@ import type {
   _GroupNormGradCoefficients,
   _GroupNormGradInputs,
   _PixelDims,
-} from "../fused/_group_norm_ranges.ts";
+} from "../fused/_group_norm_passes.ts";
 import { GROUP_NORM_WASM } from "./_group_norm_wasm.ts";
-
-/** Values of one array per block copied in: 32 KiB, so the arrays of a call stay in L2. */
-const BLOCK_VALUES = 8192;
+import { _BLOCK_VALUES, _simdModule } from "./_simd_module.ts";
 
 interface _Exports {
-  memory: WebAssembly.Memory;
   channelSums(
     x: number,
     shift: number,
@@ -63,71 +58,8 @@ interface _Exports {
   ): void;
 }
 
-/** One instance of the module, with views of its memory that follow its growth. */
-class _Kernels {
-  readonly fn: _Exports;
-  f32: Float32Array;
-  f64: Float64Array;
-
-  constructor(fn: _Exports) {
-    this.fn = fn;
-    this.f32 = new Float32Array(fn.memory.buffer);
-    this.f64 = new Float64Array(fn.memory.buffer);
-  }
-
-  /** Grows the memory to at least `bytes`. */
-  reserve(bytes: number): void {
-    const memory = this.fn.memory;
-    const short = bytes - memory.buffer.byteLength;
-    if (short > 0) memory.grow(Math.ceil(short / 65536));
-    if (this.f32.buffer !== memory.buffer) {
-      this.f32 = new Float32Array(memory.buffer);
-      this.f64 = new Float64Array(memory.buffer);
-    }
-  }
-}
-
-let kernels: _Kernels | null | undefined;
-let enabled = _enabledByEnv();
-
-/** `DDPM_SIMD=0` turns the kernels off, where the environment may be read without a prompt. */
-function _enabledByEnv(): boolean {
-  const deno = (globalThis as { Deno?: typeof Deno }).Deno;
-  try {
-    if (deno?.permissions.querySync({ name: "env", variable: "DDPM_SIMD" }).state !== "granted") {
-      return true;
-    }
-    return deno.env.get("DDPM_SIMD") !== "0";
-  } catch {
-    return true;
-  }
-}
-
 /** This thread's instance, or null where WebAssembly SIMD is missing or turned off. */
-function _kernels(): _Kernels | null {
-  if (!enabled) return null;
-  if (kernels === undefined) {
-    kernels = null;
-    const bytes = Uint8Array.from(atob(GROUP_NORM_WASM), (ch) => ch.charCodeAt(0));
-    if (typeof WebAssembly === "object" && WebAssembly.validate(bytes)) {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-      kernels = new _Kernels(instance.exports as unknown as _Exports);
-    }
-  }
-  return kernels;
-}
-
-/**
- * Turns this thread's SIMD kernels on or off (on by default), for tests and benchmarks that
- * compare them with the JavaScript loops.
- *
- * @returns Whether they were on.
- */
-export function _useSimdKernels(on: boolean): boolean {
-  const was = enabled;
-  enabled = on;
-  return was;
-}
+const _kernels = _simdModule<_Exports>(GROUP_NORM_WASM);
 
 /** Whether the SIMD kernels run on this thread for `c` channels. */
 export function _simdGroupNormAvailable(c = 4): boolean {
@@ -152,7 +84,7 @@ function _splitMean(
 
 /** Pixels per block for `c` channels. */
 function _blockPixels(c: number): number {
-  return Math.max(1, Math.floor(BLOCK_VALUES / c));
+  return Math.max(1, Math.floor(_BLOCK_VALUES / c));
 }
 
 /**

@@ -1,0 +1,106 @@
+/**
+ * Adam and the EMA in WebAssembly SIMD (`optimizer.wat`), four weights per instruction, with
+ * the float32 roundings of `../fused/_optimizer_math.ts` in the same order, so that both give
+ * the same bits. Each call copies blocks in and results out (`_simd_module.ts`).
+ *
+ * Each function returns the index up to which it computed: `lo` where the kernels do not run
+ * (no WebAssembly SIMD, `DDPM_SIMD=0`), else the last multiple of 4 from `lo`, leaving the
+ * caller's loop at most three weights. This module stays free of TensorFlow.js.
+ *
+ * @module
+ */
+import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
+import { OPTIMIZER_WASM } from "./_optimizer_wasm.ts";
+import { _BLOCK_VALUES, _simdModule } from "./_simd_module.ts";
+
+interface _Exports {
+  adam(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    count: number,
+    scale: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    eps: number,
+    stepSize: number,
+  ): void;
+  ema(e: number, w: number, count: number, decay: number, keep: number): void;
+}
+
+/** This thread's instance, or null where WebAssembly SIMD is missing or turned off. */
+const _kernels = _simdModule<_Exports>(OPTIMIZER_WASM);
+
+const f32 = Math.fround;
+
+/**
+ * `_adamInto` of `_optimizer_math.ts` over `lo` up to the returned index.
+ *
+ * @returns Where the caller's loop takes over.
+ */
+export function _adamSimd(
+  w: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  attrs: AdamAttrs & { gradScale: number },
+  out: { w: Float32Array; m: Float32Array; v: Float32Array },
+  lo: number,
+  hi: number,
+): number {
+  const k = _kernels();
+  if (k === null) return lo;
+  const B = _BLOCK_VALUES, W = 0, G = 4 * B, M = 8 * B, V = 12 * B;
+  k.reserve(16 * B);
+  const scale = f32(attrs.gradScale);
+  const b1 = f32(attrs.beta1), c1 = f32(1 - attrs.beta1);
+  const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
+  const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
+  const end = hi - ((hi - lo) % 4);
+  for (let s = lo; s < end; s += B) {
+    const e = Math.min(s + B, end), count = e - s;
+    const mem = k.f32;
+    mem.set(w.subarray(s, e), W / 4);
+    mem.set(g.subarray(s, e), G / 4);
+    mem.set(m.subarray(s, e), M / 4);
+    mem.set(v.subarray(s, e), V / 4);
+    k.fn.adam(W, G, M, V, count, scale, b1, c1, b2, c2, eps, stepSize);
+    out.w.set(mem.subarray(W / 4, W / 4 + count), s);
+    out.m.set(mem.subarray(M / 4, M / 4 + count), s);
+    out.v.set(mem.subarray(V / 4, V / 4 + count), s);
+  }
+  return end;
+}
+
+/**
+ * `_emaInto` of `_optimizer_math.ts` over `lo` up to the returned index.
+ *
+ * @returns Where the caller's loop takes over.
+ */
+export function _emaSimd(
+  e: Float32Array,
+  w: Float32Array,
+  decay: number,
+  out: Float32Array,
+  lo: number,
+  hi: number,
+): number {
+  const k = _kernels();
+  if (k === null) return lo;
+  const B = _BLOCK_VALUES, E = 0, W = 4 * B;
+  k.reserve(8 * B);
+  const d = f32(decay), keep = f32(1 - decay);
+  const end = hi - ((hi - lo) % 4);
+  for (let s = lo; s < end; s += B) {
+    const stop = Math.min(s + B, end), count = stop - s;
+    const mem = k.f32;
+    mem.set(e.subarray(s, stop), E / 4);
+    mem.set(w.subarray(s, stop), W / 4);
+    k.fn.ema(E, W, count, d, keep);
+    out.set(mem.subarray(E / 4, E / 4 + count), s);
+  }
+  return end;
+}
