@@ -17,7 +17,7 @@ row to the next: run a configuration on its own for its own peak.
 Run with Debian's torch (python3-torch 1.13), not the pyenv python3 on PATH:
   /usr/bin/python3 bench/pytorch_reference.py                    # markdown table, all cases
   /usr/bin/python3 bench/pytorch_reference.py --preset cifar10 --pass train --batch 128 --json
-Flags: --preset tiny|cifar10, --pass forward|train, --batch N, --threads N (default 2),
+Flags: --preset tiny|cifar10|celebahq256, --pass forward|train, --batch N, --threads N (default 2),
 --precision fp32|bf16 (fp32), --memory-format channels_last|contiguous, --warmup N (1), --repeats N (5; fewer once 60 s
 are timed), --json (one JSON line per case). cifar10 train at batch 128 takes minutes a step on
 two cores: `--warmup 0 --repeats 1` times a single step.
@@ -33,6 +33,9 @@ PRESETS = {
                  groups=8, resolution=32, lr=1e-3, ema_decay=0.999, params=1_113_955),
     "cifar10": dict(ch=128, ch_mult=(1, 2, 2, 2), num_res_blocks=2, attn_res=(16,), dropout=0.1,
                     groups=32, resolution=32, lr=2e-4, ema_decay=0.9999, params=35_746_307),
+    "celebahq256": dict(ch=128, ch_mult=(1, 1, 2, 2, 4, 4), num_res_blocks=2, attn_res=(16,),
+                        dropout=0.0, groups=32, resolution=256, lr=2e-5, ema_decay=0.9999,
+                        params=113_673_219),
 }
 EPS = 1e-6  # GroupNorm epsilon (normEps)
 

@@ -1,6 +1,6 @@
 // The WebAssembly SIMD kernels (src/backends/cpu/simd/): each checked-in binary is what its
-// text compiles to; group norm's passes match a float64 computation on the host; Adam and the
-// EMA equal the JavaScript loops bit for bit.
+// text compiles to; group norm's passes match a float64 computation on the host; Adam, the EMA
+// and column sums equal the JavaScript loops bit for bit.
 //
 // Tolerances: the SIMD passes compute each value in float32 from float32 inputs (5-8 roundings
 // of 2^-24 each, so under 1e-6 relative to the terms' magnitude) and sum in float64; the
@@ -15,6 +15,8 @@ import {
 import { _useSimdKernels } from "../src/backends/cpu/simd/_simd_module.ts";
 import { _adamSimd, _emaSimd } from "../src/backends/cpu/simd/_optimizer_simd.ts";
 import { _adamInto, _emaInto } from "../src/backends/cpu/fused/_optimizer_math.ts";
+import { _sumMiddle } from "../src/backends/cpu/_reduce_block.ts";
+import { _columnSumsSimd } from "../src/backends/cpu/simd/_reduce_simd.ts";
 import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backward.ts";
 import { _groupStats } from "../src/backends/cpu/fused/_group_norm_stats.ts";
 import { compileWat, generatedName, SIMD_DIR, WASM_SOURCES } from "../tools/build_wasm.ts";
@@ -181,4 +183,33 @@ Deno.test("SIMD Adam and EMA equal the JavaScript loops bit for bit, tail includ
   const out = { w: w.slice(), m: m.slice(), v: v.slice() };
   assert.equal(_adamSimd(w, g, m, v, attrs, out, lo, hi), hi - (hi - lo) % 4);
   assert.equal(_emaSimd(m, w, 0.99, m.slice(), lo, hi), hi - (hi - lo) % 4);
+});
+
+Deno.test("SIMD column sums equal the float64 loop bit for bit", () => {
+  // [outer, mid, inner]: several blocks of rows, one row, and a width the kernel declines.
+  for (const [outer, mid, inner] of [[3, 3000, 20], [2, 1, 8], [2, 50, 6]]) {
+    const x = f32(randoms(outer * mid * inner, outer + mid + inner, 10, 1));
+    const run = (simd: boolean) => {
+      const was = _useSimdKernels(simd);
+      try {
+        return _sumMiddle(x, { outer, mid, inner }, 3);
+      } finally {
+        _useSimdKernels(was);
+      }
+    };
+    const js = run(false), simd = run(true);
+    assert.deepEqual(simd, js, `[${outer}, ${mid}, ${inner}]`);
+    const want = Float64Array.from({ length: outer * inner }, (_, j) => {
+      const o = Math.floor(j / inner), i = j % inner;
+      let s = 0;
+      for (let m = 0; m < mid; m++) s += x[(o * mid + m) * inner + i];
+      return s / 3;
+    });
+    assertClose(simd, want, { rtol: 2 ** -23, msg: "float64 sums" });
+  }
+  // It runs for widths divisible by 4 only, adding into what the accumulator holds.
+  const acc = Float64Array.of(1, 2, 3, 4);
+  assert.ok(_columnSumsSimd(Float32Array.of(1, 1, 1, 1, 2, 2, 2, 2), 0, 2, 4, acc));
+  assert.deepEqual([...acc], [4, 5, 6, 7]);
+  assert.ok(!_columnSumsSimd(new Float32Array(6), 0, 1, 6, new Float64Array(6)));
 });

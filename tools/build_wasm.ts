@@ -18,6 +18,7 @@ export const SIMD_DIR = new URL("../src/backends/cpu/simd/", import.meta.url);
 export const WASM_SOURCES = {
   GROUP_NORM_WASM: "group_norm.wat",
   OPTIMIZER_WASM: "optimizer.wat",
+  REDUCE_WASM: "reduce.wat",
 } as const;
 
 /**
