@@ -1,6 +1,6 @@
 // The WebAssembly SIMD kernels (src/backends/cpu/simd/): each checked-in binary is what its
-// text compiles to; group norm's passes match a float64 computation on the host; Adam, the EMA
-// and column sums equal the JavaScript loops bit for bit.
+// text compiles to; group norm's passes match a float64 computation on the host; Adam, the EMA,
+// column sums and the elementwise ops equal the JavaScript loops bit for bit.
 //
 // Tolerances: the SIMD passes compute each value in float32 from float32 inputs (5-8 roundings
 // of 2^-24 each, so under 1e-6 relative to the terms' magnitude) and sum in float64; the
@@ -17,6 +17,8 @@ import { _adamSimd, _emaSimd } from "../src/backends/cpu/simd/_optimizer_simd.ts
 import { _adamInto, _emaInto } from "../src/backends/cpu/fused/_optimizer_math.ts";
 import { _sumMiddle } from "../src/backends/cpu/_reduce_block.ts";
 import { _columnSumsSimd } from "../src/backends/cpu/simd/_reduce_simd.ts";
+import { _binarySameSimd } from "../src/backends/cpu/simd/_elementwise_simd.ts";
+import { _RANGE_KERNELS, _SAME_SHAPE_OPS } from "../src/backends/cpu/_range_kernels.ts";
 import { _groupNormBackward } from "../src/backends/cpu/fused/_group_norm_backward.ts";
 import { _groupStats } from "../src/backends/cpu/fused/_group_norm_stats.ts";
 import { compileWat, generatedName, SIMD_DIR, WASM_SOURCES } from "../tools/build_wasm.ts";
@@ -212,4 +214,34 @@ Deno.test("SIMD column sums equal the float64 loop bit for bit", () => {
   assert.ok(_columnSumsSimd(Float32Array.of(1, 1, 1, 1, 2, 2, 2, 2), 0, 2, 4, acc));
   assert.deepEqual([...acc], [4, 5, 6, 7]);
   assert.ok(!_columnSumsSimd(new Float32Array(6), 0, 1, 6, new Float64Array(6)));
+});
+
+Deno.test("SIMD elementwise ops equal the loops bit for bit, NaN, infinities, -0 and subnormals included", () => {
+  const n = 1003, lo = 1, hi = 1002;
+  const special = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3.4e38, 1, -1];
+  const a = f32(randoms(n, 31, 5)), b = f32(randoms(n, 32, 5));
+  for (let i = 0; i < special.length ** 2; i++) {
+    a[i] = special[i % special.length];
+    b[i] = special[Math.floor(i / special.length)];
+  }
+  for (const [index, op] of _SAME_SHAPE_OPS.entries()) {
+    const run = (simd: boolean) => {
+      const was = _useSimdKernels(simd);
+      try {
+        const out = new Float32Array(n);
+        _RANGE_KERNELS.binarySame([a, b, out], [index], lo, hi);
+        return out;
+      } finally {
+        _useSimdKernels(was);
+      }
+    };
+    const js = run(false), simd = run(true);
+    // Compared as bits, so that -0 differs from +0; a NaN only as a NaN, since V8's Math.max
+    // and Math.min return one with the sign bit set and WebAssembly's the canonical one.
+    const bits = (x: Float32Array) =>
+      Array.from(new Uint32Array(x.buffer), (u, i) => x[i] !== x[i] ? "NaN" : u);
+    assert.deepEqual(bits(simd), bits(js), op);
+    const from = _binarySameSimd(op, a, b, new Float32Array(n), lo, hi);
+    assert.equal(from, op === "SquaredDifference" ? lo : hi - (hi - lo) % 4, `${op} ran`);
+  }
 });

@@ -19,6 +19,7 @@ export const WASM_SOURCES = {
   GROUP_NORM_WASM: "group_norm.wat",
   OPTIMIZER_WASM: "optimizer.wat",
   REDUCE_WASM: "reduce.wat",
+  ELEMENTWISE_WASM: "elementwise.wat",
 } as const;
 
 /**

@@ -15,6 +15,7 @@ import {
   _groupNormGradApplyRange,
   _groupNormGradSumsRange,
 } from "./fused/_group_norm_ranges.ts";
+import { _binarySameSimd } from "./simd/_elementwise_simd.ts";
 
 /** An array a range kernel reads or writes. */
 export type _RangeArray = Float32Array | Float64Array;
@@ -93,29 +94,31 @@ export const _RANGE_KERNELS = {
    * Float64 arithmetic rounded once to float32, as TF.js's cpu kernels do it.
    */
   binarySame: (arr, p, lo, hi) => {
-    const a = f32(arr[0]), b = f32(arr[1]), out = f32(arr[2]);
-    // One loop per op, so that each stays monomorphic with its arithmetic inlined.
-    switch (_SAME_SHAPE_OPS[p[0]]) {
+    const a = f32(arr[0]), b = f32(arr[1]), out = f32(arr[2]), op = _SAME_SHAPE_OPS[p[0]];
+    // The SIMD kernel takes what it can (the same bits); the loops do the rest, one loop per op
+    // so that each stays monomorphic with its arithmetic inlined.
+    const from = _binarySameSimd(op, a, b, out, lo, hi);
+    switch (op) {
       case "Add":
-        for (let i = lo; i < hi; i++) out[i] = a[i] + b[i];
+        for (let i = from; i < hi; i++) out[i] = a[i] + b[i];
         break;
       case "Sub":
-        for (let i = lo; i < hi; i++) out[i] = a[i] - b[i];
+        for (let i = from; i < hi; i++) out[i] = a[i] - b[i];
         break;
       case "Multiply":
-        for (let i = lo; i < hi; i++) out[i] = a[i] * b[i];
+        for (let i = from; i < hi; i++) out[i] = a[i] * b[i];
         break;
       case "RealDiv":
-        for (let i = lo; i < hi; i++) out[i] = a[i] / b[i];
+        for (let i = from; i < hi; i++) out[i] = a[i] / b[i];
         break;
       case "SquaredDifference":
-        for (let i = lo; i < hi; i++) out[i] = (a[i] - b[i]) * (a[i] - b[i]);
+        for (let i = from; i < hi; i++) out[i] = (a[i] - b[i]) * (a[i] - b[i]);
         break;
       case "Maximum":
-        for (let i = lo; i < hi; i++) out[i] = Math.max(a[i], b[i]);
+        for (let i = from; i < hi; i++) out[i] = Math.max(a[i], b[i]);
         break;
       case "Minimum":
-        for (let i = lo; i < hi; i++) out[i] = Math.min(a[i], b[i]);
+        for (let i = from; i < hi; i++) out[i] = Math.min(a[i], b[i]);
         break;
       default:
         throw new RangeError(`binarySame: no op number ${p[0]}`);

@@ -4,14 +4,14 @@
  * the same bits. Each call copies blocks in and results out (`_simd_module.ts`).
  *
  * Each function returns the index up to which it computed: `lo` where the kernels do not run
- * (no WebAssembly SIMD, `DDPM_SIMD=0`), else the last multiple of 4 from `lo`, leaving the
- * caller's loop at most three weights. This module stays free of TensorFlow.js.
+ * (no WebAssembly SIMD, `DDPM_SIMD=0`, fewer than `_SIMD_MIN_VALUES` weights), else the last
+ * multiple of 4 from `lo`, leaving the caller's loop at most three weights. This module stays free of TensorFlow.js.
  *
  * @module
  */
 import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
 import { OPTIMIZER_WASM } from "./_optimizer_wasm.ts";
-import { _BLOCK_VALUES, _simdModule } from "./_simd_module.ts";
+import { _BLOCK_VALUES, _SIMD_MIN_VALUES, _simdModule } from "./_simd_module.ts";
 
 interface _Exports {
   adam(
@@ -51,7 +51,7 @@ export function _adamSimd(
   lo: number,
   hi: number,
 ): number {
-  const k = _kernels();
+  const k = hi - lo >= _SIMD_MIN_VALUES ? _kernels() : null;
   if (k === null) return lo;
   const B = _BLOCK_VALUES, W = 0, G = 4 * B, M = 8 * B, V = 12 * B;
   k.reserve(16 * B);
@@ -88,7 +88,7 @@ export function _emaSimd(
   lo: number,
   hi: number,
 ): number {
-  const k = _kernels();
+  const k = hi - lo >= _SIMD_MIN_VALUES ? _kernels() : null;
   if (k === null) return lo;
   const B = _BLOCK_VALUES, E = 0, W = 4 * B;
   k.reserve(8 * B);

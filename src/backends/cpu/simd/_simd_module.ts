@@ -13,6 +13,12 @@
 /** Values of one array per block copied in: 32 KiB, so a call's blocks stay in L2. */
 export const _BLOCK_VALUES = 8192;
 
+/**
+ * Below this many values an elementwise call stays in JavaScript: copying a few values in and
+ * out costs more than the loop.
+ */
+export const _SIMD_MIN_VALUES = 256;
+
 /** A module's instance with float32 and float64 views of its memory. */
 export class _SimdInstance<T> {
   /** The module's exported functions. */
