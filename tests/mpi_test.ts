@@ -51,8 +51,11 @@ async function checkpoint(path: string) {
  * Two ranks sum their halves' gradients where one process sums the whole batch at once, so the
  * float32 results differ by reduction order only: gradients by a few ulps, and through Adam,
  * whose step is about lr * sign(g), the weights by a few ulps of themselves plus a few ulps of
- * the steps taken. Bound per tensor: 8 * 2^-23 * (its largest magnitude + the sum of the
- * learning rates so far); the EMA and the moments are held to the same.
+ * the steps taken. Bound per tensor: 16 * 2^-23 * (its largest magnitude + the sum of the
+ * learning rates so far); the EMA and the moments are held to the same. (At 8 ulps the worst
+ * of the 728 tensors sat at 0.98 of the bound with the JavaScript kernels and 1.06 with the
+ * SIMD ones: where a gradient is near Adam's epsilon its step is no longer lr * sign(g), and
+ * the order of a sum moves it by more. A rank summing the wrong data misses by far more.)
  */
 function assertSameState(
   a: Map<string, { data: Float32Array }>,
@@ -68,7 +71,7 @@ function assertSameState(
       scale = Math.max(scale, Math.abs(t.data[i]));
       diff = Math.max(diff, Math.abs(t.data[i] - u[i]));
     }
-    const bound = 8 * 2 ** -23 * (scale + lrSum);
+    const bound = 16 * 2 ** -23 * (scale + lrSum);
     assert.ok(diff <= bound, `${name}: differs by ${diff}, bound ${bound}`);
   }
 }
