@@ -83,6 +83,21 @@ Deno.test(`groupNorm() matches a float64 group norm on cpu and ${FAST_BACKEND}`,
     );
     assertClose(got, want, { rtol: 1e-4, atol: 1e-5, msg: backend });
   }
+  // With swish, at a size whose affine pass runs on all threads on onednn (2^17 values).
+  const big = [2, 16, 16, 256];
+  const xb = rand(2 * 16 * 16 * 256, 7, 2).map((v, i) => v + (i % 256) / 64);
+  const gb = rand(256, 8), bb = rand(256, 9);
+  const wantBig = hostGroupNorm(xb, big, gb, bb, 32, 1e-6).map((v) => v / (1 + Math.exp(-v)));
+  for (const backend of ["cpu", FAST_BACKEND] as const) {
+    await setBackend(backend);
+    const got = tf.tidy(() =>
+      groupNorm(tf.tensor4d(f32(xb), big as [number, number, number, number]), {
+        gamma: tf.tensor1d(f32(gb)),
+        beta: tf.tensor1d(f32(bb)),
+      }, { groups: 32, eps: 1e-6, swish: true }).dataSync()
+    );
+    assertClose(got, wantBig, { rtol: 1e-4, atol: 1e-5, msg: `${backend}, swish` });
+  }
   assert.throws(
     () =>
       groupNorm(
