@@ -7,7 +7,9 @@
 // largest buffer).
 //
 //   deno run -A bench/backend_table.ts [--backends onednn,wasm,webgpu] [--presets tiny,cifar10]
-//                                      [--precisions fp32,bf16] [--big]
+//                                      [--precisions fp32,bf16] [--big] [--rounds 3]
+// Each cell runs --rounds times, PyTorch and the backends alternating, and shows the median; a
+// ratio shows the median of the rounds' ratios and their range.
 // --big adds the cifar10 train step at batch 128. The 256x256 presets run at batch 1. A bf16 row runs PyTorch under
 // torch.autocast("cpu", dtype=torch.bfloat16) and our onednn backend with precision "bf16"
 // (other backends have no bf16: "n/a"); its "vs PyTorch" is against PyTorch bf16, and
@@ -43,8 +45,10 @@ const { values: flags } = parseArgs({
     big: { type: "boolean", default: false },
     case: { type: "string" },
     repeats: { type: "string", default: "3" },
+    rounds: { type: "string", default: "3" },
   },
 });
+const rounds = Number(flags.rounds);
 
 if (flags.case) {
   // Child mode: measure one case and print it as JSON.
@@ -89,40 +93,65 @@ console.log(`|${header.map(() => "---").join("|")}|`);
 const progress = (what: string) =>
   console.error(`backend_table: ${new Date().toISOString().slice(11, 19)} ${what}`);
 for (const c of cases) {
-  progress(`PyTorch ${c.preset} ${c.pass} batch ${c.batch} ${c.precision}`);
-  const torch = await pytorch(c);
+  // Rounds alternate PyTorch and each backend, so that all sides see the same minutes of a
+  // noisy machine; a cell is the median of its rounds, a ratio the median of the rounds'
+  // ratios with their range.
+  const torchRuns: number[] = [];
+  const runs = new Map<string, Result[]>(backends.map((b) => [b, []]));
+  for (let round = 1; round <= rounds; round++) {
+    const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
+    progress(`PyTorch ${c.preset} ${c.pass} batch ${c.batch} ${c.precision}${of}`);
+    const torch = await pytorch(c);
+    if (torch) torchRuns.push(torch.imgPerSec);
+    for (const backend of backends) {
+      if (c.precision === "bf16" && backend !== "onednn") continue;
+      progress(`${backend} ${c.preset} ${c.pass} batch ${c.batch} ${c.precision}${of}`);
+      runs.get(backend)!.push(await child({ ...c, backend }));
+    }
+  }
+  const torch = torchRuns.length === rounds ? median(torchRuns) : undefined;
   const shape = `${c.preset},${c.pass},${c.batch}`;
-  if (torch && c.precision === "fp32") torchFp32.set(shape, torch.imgPerSec);
+  if (torch && c.precision === "fp32") torchFp32.set(shape, torch);
   const fp32 = torchFp32.get(shape);
-  const cells = [
-    c.preset,
-    c.pass,
-    String(c.batch),
-    c.precision,
-    torch ? fmt(torch.imgPerSec) : "n/a",
-  ];
+  const cells = [c.preset, c.pass, String(c.batch), c.precision, torch ? fmt(torch) : "n/a"];
   for (const backend of backends) {
     const blanks = withBf16 ? ["", "", ""] : ["", ""];
     if (c.precision === "bf16" && backend !== "onednn") {
       cells.push("n/a", ...blanks);
       continue;
     }
-    progress(`${backend} ${c.preset} ${c.pass} batch ${c.batch} ${c.precision}`);
-    const r = await child({ ...c, backend });
-    if (r.imgPerSec === undefined) {
-      cells.push(r.error ?? "failed", ...blanks);
+    const results = runs.get(backend)!;
+    const failed = results.find((r) => r.imgPerSec === undefined);
+    if (failed) {
+      cells.push(failed.error ?? "failed", ...blanks);
       continue;
     }
+    const imgPerSec = median(results.map((r) => r.imgPerSec!));
+    const peak = Math.max(...results.map((r) => r.peakRssMb ?? 0));
     const gflop = unetForwardFlops(presets[c.preset].unet) * (c.pass === "train" ? 3 : 1) / 1e9;
+    const ratios = torchRuns.length === rounds
+      ? results.map((r, i) => r.imgPerSec! / torchRuns[i])
+      : undefined;
     cells.push(
-      fmt(r.imgPerSec) +
-        (r.peakRssMb && c.batch >= 64 ? ` (peak RSS ${(r.peakRssMb / 1024).toFixed(1)} GiB)` : ""),
-      (gflop * r.imgPerSec).toFixed(0),
-      torch ? `${(r.imgPerSec / torch.imgPerSec).toFixed(2)}x` : "",
-      ...(withBf16 ? [fp32 ? `${(r.imgPerSec / fp32).toFixed(2)}x` : ""] : []),
+      fmt(imgPerSec) + (peak && c.batch >= 64 ? ` (peak RSS ${(peak / 1024).toFixed(1)} GiB)` : ""),
+      (gflop * imgPerSec).toFixed(0),
+      ratios ? ratioCell(ratios) : "",
+      ...(withBf16 ? [fp32 ? `${(imgPerSec / fp32).toFixed(2)}x` : ""] : []),
     );
   }
   console.log(`| ${cells.join(" | ")} |`);
+}
+
+function median(xs: number[]): number {
+  const s = xs.toSorted((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** `1.19x`, or with several rounds `1.19x (1.09-1.49)`: the median and range of the ratios. */
+function ratioCell(ratios: number[]): string {
+  const m = `${median(ratios).toFixed(2)}x`;
+  if (ratios.length < 2) return m;
+  return `${m} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`;
 }
 
 function fmt(x: number): string {
