@@ -20,6 +20,7 @@ import {
 import { type Command, flag, FLAGS, type FlagSpec, parseCommand } from "./_flags.ts";
 import { formatDuration, Progress } from "./_progress.ts";
 import { resumeHint } from "./_resume_hint.ts";
+import { StopRequests } from "./_stop_requests.ts";
 
 const COMMAND = {
   usage: "ddpm train [flags]",
@@ -134,17 +135,17 @@ export async function main(args: string[]): Promise<number> {
   await setBackend(backend, { precision });
 
   // Ctrl-C, and SIGTERM from `timeout`, `docker stop` or a cluster's pre-emption, finish the
-  // step and write a checkpoint; a second signal quits at once.
-  const controller = new AbortController();
-  let exitCode = 130;
+  // step and write a checkpoint; a second signal quits at once (`_stop_requests.ts`).
+  const stops = new StopRequests();
+  const controller = stops.controller;
   const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
-    exitCode = signal === "SIGTERM" ? 143 : 130;
-    if (controller.signal.aborted) Deno.exit(exitCode);
+    const request = stops.receive(signal);
+    if (request === "quit") Deno.exit(stops.exitCode);
+    if (request === "repeat") return;
     console.error(
       `\nddpm: ${signal === "SIGTERM" ? "terminated" : "interrupted"}; finishing this step and ` +
         "writing a checkpoint (send it again to quit now)",
     );
-    controller.abort(signal);
   };
   const handlers = { SIGINT: onSignal("SIGINT"), SIGTERM: onSignal("SIGTERM") } as const;
   for (const [sig, fn] of Object.entries(handlers)) {
@@ -176,6 +177,7 @@ export async function main(args: string[]): Promise<number> {
 
   distributed?.finalize();
   // Data-parallel ranks stop for the same reason, whichever rank the signal reached.
+  let exitCode = stops.exitCode;
   if (result.stopReason === "SIGTERM" || result.stopReason === "SIGINT") {
     exitCode = result.stopReason === "SIGTERM" ? 143 : 130;
   }
