@@ -14,7 +14,7 @@ import {
 } from "../src/backends/cpu/simd/_group_norm_simd.ts";
 import { _useSimdKernels } from "../src/backends/cpu/simd/_simd_module.ts";
 import { _adamSimd, _emaSimd } from "../src/backends/cpu/simd/_optimizer_simd.ts";
-import { _adamInto, _emaInto } from "../src/backends/cpu/fused/_optimizer_math.ts";
+import { _adamInto, _adamScalars, _emaInto } from "../src/backends/cpu/fused/_optimizer_math.ts";
 import { _sumMiddle } from "../src/backends/cpu/_reduce_block.ts";
 import { _columnSumsSimd } from "../src/backends/cpu/simd/_reduce_simd.ts";
 import { _binarySameSimd } from "../src/backends/cpu/simd/_elementwise_simd.ts";
@@ -183,8 +183,9 @@ Deno.test("SIMD Adam and EMA equal the JavaScript loops bit for bit, tail includ
   }
   // The SIMD kernels took every whole group of four, leaving the loops the rest.
   const out = { w: w.slice(), m: m.slice(), v: v.slice() };
-  assert.equal(_adamSimd(w, g, m, v, attrs, out, lo, hi), hi - (hi - lo) % 4);
-  assert.equal(_emaSimd(m, w, 0.99, m.slice(), lo, hi), hi - (hi - lo) % 4);
+  assert.equal(_adamSimd(w, g, m, v, _adamScalars(attrs), out, lo, hi), hi - (hi - lo) % 4);
+  const [decay, keep] = [Math.fround(0.99), Math.fround(1 - 0.99)];
+  assert.equal(_emaSimd(m, w, decay, keep, m.slice(), lo, hi), hi - (hi - lo) % 4);
 });
 
 Deno.test("SIMD column sums equal the float64 loop bit for bit", () => {

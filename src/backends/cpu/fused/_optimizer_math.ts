@@ -7,7 +7,7 @@
  */
 import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
 import { type _Alloc, _newFloats } from "../_cpu_family.ts";
-import { _adamSimd, _emaSimd } from "../simd/_optimizer_simd.ts";
+import { type _AdamScalars, _adamSimd, _emaSimd } from "../simd/_optimizer_simd.ts";
 
 const f32 = Math.fround;
 
@@ -42,13 +42,10 @@ export function _adamInto(
   lo = 0,
   hi: number = w.length,
 ): void {
-  // The composition turns each scalar into a float32 tensor; 1 - beta is formed in float64.
-  const scale = f32(attrs.gradScale);
-  const b1 = f32(attrs.beta1), c1 = f32(1 - attrs.beta1);
-  const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
-  const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
+  const scalars = _adamScalars(attrs);
+  const { scale, b1, c1, b2, c2, eps, stepSize } = scalars;
   const { w: w1, m: m1, v: v1 } = out;
-  for (let i = _adamSimd(w, g, m, v, attrs, out, lo, hi); i < hi; i++) {
+  for (let i = _adamSimd(w, g, m, v, scalars, out, lo, hi); i < hi; i++) {
     const gs = f32(g[i] * scale);
     const mi = f32(f32(m[i] * b1) + f32(gs * c1));
     const vi = f32(f32(v[i] * b2) + f32(f32(gs * gs) * c2));
@@ -56,6 +53,22 @@ export function _adamInto(
     v1[i] = vi;
     w1[i] = w[i] - f32(f32(mi / f32(f32(Math.sqrt(vi)) + eps)) * stepSize);
   }
+}
+
+/**
+ * Adam's scalars as the loops and the SIMD kernel use them: the composition turns each into a
+ * float32 tensor, and forms 1 - beta in float64 first.
+ */
+export function _adamScalars(attrs: AdamAttrs & { gradScale: number }): _AdamScalars {
+  return {
+    scale: f32(attrs.gradScale),
+    b1: f32(attrs.beta1),
+    c1: f32(1 - attrs.beta1),
+    b2: f32(attrs.beta2),
+    c2: f32(1 - attrs.beta2),
+    eps: f32(attrs.epsilon),
+    stepSize: f32(attrs.stepSize),
+  };
 }
 
 /** One EMA step, `decay * e + (1 - decay) * w`, into a new array. */
@@ -83,7 +96,7 @@ export function _emaInto(
   hi: number = e.length,
 ): void {
   const d = f32(decay), c = f32(1 - decay);
-  for (let i = _emaSimd(e, w, decay, out, lo, hi); i < hi; i++) {
+  for (let i = _emaSimd(e, w, d, c, out, lo, hi); i < hi; i++) {
     out[i] = f32(e[i] * d) + f32(w[i] * c);
   }
 }

@@ -9,7 +9,6 @@
  *
  * @module
  */
-import type { AdamAttrs } from "../../../kernels/_optimizer.ts";
 import { OPTIMIZER_WASM } from "./_optimizer_wasm.ts";
 import { _BLOCK_VALUES, _SIMD_MIN_VALUES, _simdModule } from "./_simd_module.ts";
 
@@ -34,7 +33,16 @@ interface _Exports {
 /** This thread's instance, or null where WebAssembly SIMD is missing or turned off. */
 const _kernels = _simdModule<_Exports>(OPTIMIZER_WASM);
 
-const f32 = Math.fround;
+/** Adam's scalars rounded to float32, as `_adamScalars` of `_optimizer_math.ts` makes them. */
+export interface _AdamScalars {
+  scale: number;
+  b1: number;
+  c1: number;
+  b2: number;
+  c2: number;
+  eps: number;
+  stepSize: number;
+}
 
 /**
  * `_adamInto` of `_optimizer_math.ts` over `lo` up to the returned index.
@@ -46,7 +54,7 @@ export function _adamSimd(
   g: Float32Array,
   m: Float32Array,
   v: Float32Array,
-  attrs: AdamAttrs & { gradScale: number },
+  scalars: _AdamScalars,
   out: { w: Float32Array; m: Float32Array; v: Float32Array },
   lo: number,
   hi: number,
@@ -55,10 +63,7 @@ export function _adamSimd(
   if (k === null) return lo;
   const B = _BLOCK_VALUES, W = 0, G = 4 * B, M = 8 * B, V = 12 * B;
   k.reserve(16 * B);
-  const scale = f32(attrs.gradScale);
-  const b1 = f32(attrs.beta1), c1 = f32(1 - attrs.beta1);
-  const b2 = f32(attrs.beta2), c2 = f32(1 - attrs.beta2);
-  const eps = f32(attrs.epsilon), stepSize = f32(attrs.stepSize);
+  const { scale, b1, c1, b2, c2, eps, stepSize } = scalars;
   const end = hi - ((hi - lo) % 4);
   for (let s = lo; s < end; s += B) {
     const e = Math.min(s + B, end), count = e - s;
@@ -76,7 +81,8 @@ export function _adamSimd(
 }
 
 /**
- * `_emaInto` of `_optimizer_math.ts` over `lo` up to the returned index.
+ * `_emaInto` of `_optimizer_math.ts` over `lo` up to the returned index, with its float32
+ * `decay` and `keep = 1 - decay`.
  *
  * @returns Where the caller's loop takes over.
  */
@@ -84,6 +90,7 @@ export function _emaSimd(
   e: Float32Array,
   w: Float32Array,
   decay: number,
+  keep: number,
   out: Float32Array,
   lo: number,
   hi: number,
@@ -92,14 +99,13 @@ export function _emaSimd(
   if (k === null) return lo;
   const B = _BLOCK_VALUES, E = 0, W = 4 * B;
   k.reserve(8 * B);
-  const d = f32(decay), keep = f32(1 - decay);
   const end = hi - ((hi - lo) % 4);
   for (let s = lo; s < end; s += B) {
     const stop = Math.min(s + B, end), count = stop - s;
     const mem = k.f32;
     mem.set(e.subarray(s, stop), E / 4);
     mem.set(w.subarray(s, stop), W / 4);
-    k.fn.ema(E, W, count, d, keep);
+    k.fn.ema(E, W, count, decay, keep);
     out.set(mem.subarray(E / 4, E / 4 + count), s);
   }
   return end;
