@@ -6,7 +6,7 @@ import { setBackend } from "../mod.ts";
 import { assert } from "./_assert.ts";
 import { HAS_ONEDNN } from "./_backend.ts";
 
-const BIG = 64 * 1024; // elements: 256 KiB, above the pool's 64 KiB floor
+const BIG = 64 * 1024; // elements: 256 KiB, far above the pool's 256-byte floor
 
 Deno.test("BufferPool reuses a released buffer of the same size, zeroed on request", () => {
   const pool = new BufferPool(1 << 30);

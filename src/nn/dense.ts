@@ -30,6 +30,10 @@ export function dense<T extends tf.Tensor>(x: T, weights: DenseWeights): T {
   if (x.shape[x.rank - 1] !== inCh) {
     throw new TypeError(`dense expects ${inCh} input features: got shape [${x.shape}]`);
   }
+  // A 2-D input needs no reshapes, and each would be two more ops on the tape.
+  if (x.rank === 2) {
+    return matMul2d(x as tf.Tensor2D, weights.kernel, weights.bias) as tf.Tensor as T;
+  }
   return tf.tidy(() => {
     const y = matMul2d(tf.reshape(x, [-1, inCh]), weights.kernel, weights.bias);
     return tf.reshape(y, [...x.shape.slice(0, -1), outCh]) as T;

@@ -39,6 +39,11 @@ export interface ResBlockOptions {
   training?: boolean;
   /** Seed of the dropout mask. Default 0. */
   seed?: number;
+  /**
+   * Whether `temb` is already `swish(temb)`: a UNet passes the same embedding to every block,
+   * so it applies the swish once instead of once per block. Default false.
+   */
+  tembActivated?: boolean;
 }
 
 /**
@@ -85,7 +90,7 @@ export function resBlock(
     const outCh = weights.conv1.kernel.shape[3];
     let h = groupNorm(x, weights.norm1, norm);
     h = conv2d(h, weights.conv1.kernel, { bias: weights.conv1.bias });
-    const tbias = dense(swish(temb), weights.timeEmbProj);
+    const tbias = dense(opts.tembActivated ? temb : swish(temb), weights.timeEmbProj);
     h = tf.add(h, tf.reshape(tbias, [-1, 1, 1, outCh]));
     h = groupNorm(h, weights.norm2, norm);
     if (opts.training && rate > 0) {

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { deriveSeed } from "../random.ts";
 import { _planUNet, type _ResPlan, type _UNetPlan } from "./_unet_plan.ts";
+import { swish } from "./activations.ts";
 import { selfAttention } from "./attention.ts";
 import { conv2d } from "./conv2d.ts";
 import { downsample } from "./downsample.ts";
@@ -109,9 +110,10 @@ export class UNetModel implements UNet {
     const cfg = this.config;
     const normOpts = { groups: cfg.numGroups, eps: cfg.normEps };
     let block = 0;
-    const res = (h: tf.Tensor4D, temb: tf.Tensor2D, r: _ResPlan) =>
-      resBlock(h, temb, this.#res(r.prefix), {
+    const res = (h: tf.Tensor4D, tembAct: tf.Tensor2D, r: _ResPlan) =>
+      resBlock(h, tembAct, this.#res(r.prefix), {
         ...normOpts,
+        tembActivated: true,
         dropout: cfg.dropout,
         training,
         // tfjs treats a dropout seed of 0 as "unseeded".
@@ -120,10 +122,11 @@ export class UNetModel implements UNet {
     const attn = (h: tf.Tensor4D, prefix: string) => selfAttention(h, this.#attn(prefix), normOpts);
     return tf.tidy(() => {
       const plan = this.#plan;
-      const temb = timestepEmbedding(t, {
+      // Every residual block reads swish(temb): computed once here, not once per block.
+      const temb = swish(timestepEmbedding(t, {
         linear1: this.#dense("time_embedding.linear_1"),
         linear2: this.#dense("time_embedding.linear_2"),
-      });
+      }));
       const conv = this.#conv("conv_in");
       let h = conv2d(x, conv.kernel, { bias: conv.bias });
       const skips: tf.Tensor4D[] = [h];

@@ -11,6 +11,7 @@
  * @module
  */
 import type { _Block } from "./_axis_block.ts";
+import { _withScratch } from "./_scratch.ts";
 import { _columnSumsSimd } from "./simd/_reduce_simd.ts";
 
 /** `out[o, i] = sum over m of x[o, m, i] / divisor`, divided in float64 before rounding. */
@@ -29,18 +30,20 @@ export function _sumMiddle(
     }
     return out;
   }
-  const acc = new Float64Array(inner);
-  for (let o = 0; o < outer; o++) {
-    acc.fill(0);
-    if (_columnSumsSimd(x, k, mid, inner, acc)) {
-      k += mid * inner;
-    } else {
-      for (let m = 0; m < mid; m++) {
-        for (let i = 0; i < inner; i++) acc[i] += x[k++];
+  _withScratch((scratch) => {
+    const acc = scratch.f64(inner);
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      if (_columnSumsSimd(x, k, mid, inner, acc)) {
+        k += mid * inner;
+      } else {
+        for (let m = 0; m < mid; m++) {
+          for (let i = 0; i < inner; i++) acc[i] += x[k++];
+        }
       }
+      for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i] / divisor;
     }
-    for (let i = 0; i < inner; i++) out[o * inner + i] = acc[i] / divisor;
-  }
+  });
   return out;
 }
 

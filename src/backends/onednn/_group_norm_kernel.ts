@@ -9,6 +9,7 @@ import type * as tf from "@tensorflow/tfjs";
 import { GROUP_NORM, type GroupNormAttrs } from "../../kernels/_group_norm.ts";
 import { _foldGroupNorm } from "../cpu/fused/_group_norm_forward.ts";
 import { _groupStatsOfTensor } from "../cpu/fused/_group_stats_memo.ts";
+import { _withScratch } from "../cpu/_scratch.ts";
 import { _floats, type _OneDnnBackendLike } from "./_kernel_util.ts";
 
 /**
@@ -35,11 +36,13 @@ export function groupNormKernel(name: string): tf.KernelConfig {
       const xv = _floats(b, x), g = _floats(b, gamma), be = _floats(b, beta);
       const d = { n, hw: h * w, c, groups };
       const stats = _groupStatsOfTensor(xv, d, eps);
-      const scale = new Float32Array(n * c), shift = new Float32Array(n * c);
-      for (let i = 0; i < n; i++) {
-        _foldGroupNorm(stats, g, be, d, i, scale.subarray(i * c), shift.subarray(i * c));
-      }
-      const y = b.onednn.scaleShift.apply(n, h * w, c, xv, scale, shift, swish);
+      const y = _withScratch((scratch) => {
+        const scale = scratch.f32(n * c), shift = scratch.f32(n * c);
+        for (let i = 0; i < n; i++) {
+          _foldGroupNorm(stats, g, be, d, i, scale.subarray(i * c), shift.subarray(i * c));
+        }
+        return b.onednn.scaleShift.apply(n, h * w, c, xv, scale, shift, swish);
+      });
       return b.makeTensorInfo(x.shape, "float32", y);
     },
   };

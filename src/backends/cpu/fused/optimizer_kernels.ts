@@ -26,7 +26,7 @@ import {
   _writableFloat32,
 } from "../_cpu_family.ts";
 import { _forgetGroupStats } from "./_group_stats_memo.ts";
-import { _zeros64 } from "./_group_norm_stats.ts";
+import { _withScratch } from "../_scratch.ts";
 import { type _RangeTask, _rangeThreads, _runRangeTasks } from "../_range_tasks.ts";
 import { _adamStep, _emaStep, _sumSquares } from "./_optimizer_math.ts";
 
@@ -180,15 +180,23 @@ const sumSquaresAllKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { count } = attrs as SumSquaresAllAttrs;
   const threads = _rangeThreads();
   // A sum per weight and part, added in a fixed order: the same result on every call.
-  const sums = _zeros64(count * threads);
-  const tasks: _RangeTask[] = [];
-  for (let i = 0; i < count; i++) {
-    const x = _float32Values(backend, _input(inputs, `x${i}`, SUM_SQUARES_ALL), SUM_SQUARES_ALL);
-    tasks.push({ kernel: "sumSquares", arrays: [x, sums], params: [i * threads], size: x.length });
-  }
-  _runRangeTasks(tasks);
-  let sum = 0;
-  for (const s of sums) sum += s;
+  const sum = _withScratch((scratch) => {
+    const sums = scratch.f64(count * threads);
+    const tasks: _RangeTask[] = [];
+    for (let i = 0; i < count; i++) {
+      const x = _float32Values(backend, _input(inputs, `x${i}`, SUM_SQUARES_ALL), SUM_SQUARES_ALL);
+      tasks.push({
+        kernel: "sumSquares",
+        arrays: [x, sums],
+        params: [i * threads],
+        size: x.length,
+      });
+    }
+    _runRangeTasks(tasks);
+    let total = 0;
+    for (const s of sums) total += s;
+    return total;
+  });
   return _makeFloat32(backend, [], Float32Array.of(sum));
 };
 
