@@ -8,8 +8,12 @@
 //
 //   deno run -A bench/backend_table.ts [--backends onednn,wasm,webgpu] [--presets tiny,cifar10]
 //                                      [--precisions fp32,bf16] [--big] [--rounds 3]
+//                                      [--warmup 3] [--repeats 5]
 // Each cell runs --rounds times, PyTorch and the backends alternating, and shows the median; a
-// ratio shows the median of the rounds' ratios and their range.
+// ratio shows the median of the rounds' ratios and their range. Each run, on both sides, times
+// --repeats passes after --warmup untimed ones and keeps the median: a process's first
+// passes are slow (a tiny bf16 train step's second to fifth took 175-217 ms here, later ones
+// 113-141 ms), so both sides are timed after the same warm-up.
 // --big adds the cifar10 train step at batch 128. The 256x256 presets run at batch 1. A bf16 row runs PyTorch under
 // torch.autocast("cpu", dtype=torch.bfloat16) and our onednn backend with precision "bf16"
 // (other backends have no bf16: "n/a"); its "vs PyTorch" is against PyTorch bf16, and
@@ -44,7 +48,8 @@ const { values: flags } = parseArgs({
     precisions: { type: "string", default: "fp32" },
     big: { type: "boolean", default: false },
     case: { type: "string" },
-    repeats: { type: "string", default: "3" },
+    warmup: { type: "string", default: "3" },
+    repeats: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" },
   },
 });
@@ -52,7 +57,8 @@ const rounds = Number(flags.rounds);
 
 if (flags.case) {
   // Child mode: measure one case and print it as JSON.
-  console.log(JSON.stringify(await measure(JSON.parse(flags.case), Number(flags.repeats))));
+  const c = JSON.parse(flags.case);
+  console.log(JSON.stringify(await measure(c, Number(flags.warmup), Number(flags.repeats))));
   Deno.exit(0);
 }
 
@@ -160,7 +166,10 @@ function fmt(x: number): string {
 
 async function child(c: Case): Promise<Result> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, "--case", JSON.stringify(c)],
+    args: [
+      ...["run", "-A", new URL(import.meta.url).pathname, "--case", JSON.stringify(c)],
+      ...["--warmup", flags.warmup, "--repeats", flags.repeats],
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -182,6 +191,7 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
         "--json",
         ...["--preset", c.preset, "--pass", c.pass, "--batch", `${c.batch}`],
         ...["--precision", c.precision],
+        ...["--warmup", flags.warmup, "--repeats", flags.repeats],
       ],
       stdout: "piped",
       stderr: "null",
@@ -194,15 +204,16 @@ async function pytorch(c: Case): Promise<{ imgPerSec: number } | undefined> {
   }
 }
 
-async function measure(c: Case, repeats: number): Promise<Result> {
+async function measure(c: Case, warmup: number, repeats: number): Promise<Result> {
   await setBackend(c.backend as BackendName, { precision: c.precision });
   const fixture = await trainStepFixture(c.preset, c.batch);
   const run = c.pass === "forward" ? () => fixture.forward() : (i: number) => fixture.train(i);
-  await run(1); // warm-up: primitive creation (shader compilation on webgpu), first allocations
+  // Warm-up: primitive creation (shader compilation on webgpu), first allocations, the JIT.
+  for (let i = 0; i < Math.max(warmup, 1); i++) await run(i + 1);
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
-    await run(i + 2);
+    await run(warmup + i + 2);
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);

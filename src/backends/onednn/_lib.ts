@@ -6,6 +6,7 @@
  * @module
  */
 import { InputError } from "../../errors.ts";
+import { lowerV8WorkerPriority } from "./_background_priority.ts";
 
 /** The C functions used, with Deno FFI signatures. Every `dnnl_status_t` is an i32. */
 const SYMBOLS = {
@@ -285,6 +286,7 @@ export function openOneDnn(): DnnlRuntime {
   check(fn.dnnl_stream_create(out, engine, DNNL.STREAM_DEFAULT), "dnnl_stream_create");
   const stream = Deno.UnsafePointer.create(out[0])!;
   const { setThreads, maxThreads } = openMpThreads();
+  lowerV8WorkerPriority();
   runtime = { fn, engine, stream, version, maxThreads, setThreads, close: () => lib.close() };
   return runtime;
 }
