@@ -1,6 +1,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { createUNet, presets, setBackend, type UNet, type UNetConfig } from "../mod.ts";
-import { countUNetParams, unetWeightSpecs } from "../src/nn/mod.ts";
+import {
+  conv2d,
+  countUNetParams,
+  downsample,
+  groupNorm,
+  resBlock,
+  selfAttention,
+  timestepEmbedding,
+  unetWeightSpecs,
+  upsample,
+} from "../src/nn/mod.ts";
+import { _planUNet } from "../src/nn/_unet_plan.ts";
 import { mulberry32 } from "../src/random.ts";
 import { assert, assertClose } from "./_assert.ts";
 import { FAST_BACKEND } from "./_backend.ts";
@@ -260,5 +271,123 @@ Deno.test("createUNet() and predict() reject bad configs and inputs", async () =
     () => unet.predict(tf.zeros([2, 8, 8, 1]), tf.tensor1d([1, 2], "int32")),
     TypeError,
   );
+  unet.dispose();
+});
+
+Deno.test("each block's timestep projection gets its own gradient through the shared matmul", async () => {
+  // The UNet projects the embedding for all residual blocks in one matmul of the kernels
+  // concatenated, and splits the result: each kernel's gradient comes back through the concat.
+  // Checked against a central difference along a random direction, per block.
+  await setBackend("cpu");
+  const unet = createUNet(SMALL, { seed: 3 });
+  randomize(unet, 4);
+  const [x, t] = inputs(2, 8, 5);
+  const weights = unet.getWeights();
+  const names = [...weights.keys()].filter((k) => k.endsWith("time_emb_proj.weight"));
+  assert.ok(names.length >= 5, `only ${names.length} blocks`);
+  const r = tf.randomNormal([2, 8, 8, 3], 0, 1, "float32", 6);
+  const loss = () => tf.sum(tf.mul(unet.predict(x, t), r)) as tf.Scalar;
+  const grads = tf.variableGrads(loss, names.map((k) => weights.get(k)!)).grads;
+  for (const name of names) {
+    const w = weights.get(name)!;
+    const dir = tf.randomNormal(w.shape, 0, 1, "float32", 7);
+    const analytic = (await tf.sum(tf.mul(grads[w.name], dir)).data())[0];
+    const at = async (eps: number) => {
+      const keep = w.clone();
+      w.assign(tf.add(keep, tf.mul(dir, eps)));
+      const v = (await loss().data())[0];
+      w.assign(keep);
+      keep.dispose();
+      return v;
+    };
+    const eps = 1e-2;
+    const numeric = ((await at(eps)) - (await at(-eps))) / (2 * eps);
+    // float32 losses of magnitude ~10 differenced at eps 1e-2: a few 1e-3 of absolute noise.
+    assert.ok(
+      Math.abs(analytic - numeric) <= 0.02 * Math.abs(numeric) + 5e-3,
+      `${name}: gradient . direction ${analytic}, central difference ${numeric}`,
+    );
+    assert.ok(Math.abs(numeric) > 1e-2, `${name}: the loss does not depend on it`);
+  }
+  unet.dispose();
+});
+
+/**
+ * The UNet forward pass rebuilt from the public layers, each residual block projecting the
+ * timestep embedding itself (`resBlock` without `tembProjected`), as UNetModel did before it
+ * batched the projections.
+ */
+function perBlockForward(unet: UNet, x: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+  const w = unet.getWeights() as Map<string, tf.Tensor>;
+  const get = <T extends tf.Tensor>(k: string) => w.get(k)! as T;
+  const lin = (p: string) => ({
+    kernel: get<tf.Tensor2D>(`${p}.weight`),
+    bias: get<tf.Tensor1D>(`${p}.bias`),
+  });
+  const conv = (p: string) => ({
+    kernel: get<tf.Tensor4D>(`${p}.weight`),
+    bias: get<tf.Tensor1D>(`${p}.bias`),
+  });
+  const norm = (p: string) => ({
+    gamma: get<tf.Tensor1D>(`${p}.weight`),
+    beta: get<tf.Tensor1D>(`${p}.bias`),
+  });
+  const cfg = unet.config;
+  const opts = { groups: cfg.numGroups, eps: cfg.normEps };
+  const plan = _planUNet(cfg);
+  const temb = timestepEmbedding(t, {
+    linear1: lin("time_embedding.linear_1"),
+    linear2: lin("time_embedding.linear_2"),
+  });
+  const res = (h: tf.Tensor4D, p: string) =>
+    resBlock(h, temb, {
+      norm1: norm(`${p}.norm1`),
+      conv1: conv(`${p}.conv1`),
+      timeEmbProj: lin(`${p}.time_emb_proj`),
+      norm2: norm(`${p}.norm2`),
+      conv2: conv(`${p}.conv2`),
+      convShortcut: w.has(`${p}.conv_shortcut.weight`) ? conv(`${p}.conv_shortcut`) : undefined,
+    }, opts);
+  const attn = (h: tf.Tensor4D, p: string) =>
+    selfAttention(h, {
+      norm: norm(`${p}.group_norm`),
+      q: lin(`${p}.to_q`),
+      k: lin(`${p}.to_k`),
+      v: lin(`${p}.to_v`),
+      out: lin(`${p}.to_out.0`),
+    }, opts);
+  const c = conv("conv_in");
+  let h = conv2d(x, c.kernel, { bias: c.bias });
+  const skips = [h];
+  for (const level of plan.down) {
+    level.resnets.forEach((r, j) => {
+      h = res(h, r.prefix);
+      if (level.attentions.length) h = attn(h, level.attentions[j]);
+      skips.push(h);
+    });
+    if (level.sampler) skips.push(h = downsample(h, conv(level.sampler)));
+  }
+  h = attn(res(h, plan.mid.resnets[0].prefix), plan.mid.attention);
+  h = res(h, plan.mid.resnets[1].prefix);
+  for (const level of plan.up) {
+    level.resnets.forEach((r, j) => {
+      h = res(tf.concat([h, skips.pop()!], 3), r.prefix);
+      if (level.attentions.length) h = attn(h, level.attentions[j]);
+    });
+    if (level.sampler) h = upsample(h, conv(level.sampler));
+  }
+  h = groupNorm(h, norm("conv_norm_out"), { ...opts, swish: true });
+  const out = conv("conv_out");
+  return conv2d(h, out.kernel, { bias: out.bias });
+}
+
+Deno.test("predict() with all blocks' timestep projections in one matmul equals one per block", async () => {
+  await setBackend("cpu");
+  const unet = createUNet({ ...SMALL, dropout: 0, numResBlocks: 2 }, { seed: 8 });
+  randomize(unet, 9);
+  const [x, t] = inputs(2, 8, 10);
+  const got = await unet.predict(x, t).data();
+  const want = await tf.tidy(() => perBlockForward(unet, x, t)).data();
+  assertClose(got, want, { rtol: 1e-5, atol: 1e-5 });
   unet.dispose();
 });

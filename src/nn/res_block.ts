@@ -40,10 +40,10 @@ export interface ResBlockOptions {
   /** Seed of the dropout mask. Default 0. */
   seed?: number;
   /**
-   * Whether `temb` is already `swish(temb)`: a UNet passes the same embedding to every block,
-   * so it applies the swish once instead of once per block. Default false.
+   * Whether `temb` is already this block's projection `proj(swish(temb))`, `[batch, out]`: a
+   * UNet computes every block's at once (one matmul instead of one per block). Default false.
    */
-  tembActivated?: boolean;
+  tembProjected?: boolean;
 }
 
 /**
@@ -86,11 +86,16 @@ export function resBlock(
   if (!(rate >= 0 && rate < 1)) {
     throw new RangeError(`resBlock dropout must be in [0, 1): got ${rate}`);
   }
+  const outCh = weights.conv1.kernel.shape[3];
+  if (opts.tembProjected && (temb.rank !== 2 || temb.shape[1] !== outCh)) {
+    throw new TypeError(
+      `resBlock with tembProjected expects temb of shape [batch, ${outCh}]: got [${temb.shape}]`,
+    );
+  }
   return tf.tidy(() => {
-    const outCh = weights.conv1.kernel.shape[3];
     let h = groupNorm(x, weights.norm1, norm);
     h = conv2d(h, weights.conv1.kernel, { bias: weights.conv1.bias });
-    const tbias = dense(opts.tembActivated ? temb : swish(temb), weights.timeEmbProj);
+    const tbias = opts.tembProjected ? temb : dense(swish(temb), weights.timeEmbProj);
     h = tf.add(h, tf.reshape(tbias, [-1, 1, 1, outCh]));
     h = groupNorm(h, weights.norm2, norm);
     if (opts.training && rate > 0) {

@@ -9,6 +9,7 @@ import { _planUNet, type _ResPlan, type _UNetPlan } from "./_unet_plan.ts";
 import { swish } from "./activations.ts";
 import { selfAttention } from "./attention.ts";
 import { conv2d } from "./conv2d.ts";
+import { matMul2d } from "./dense.ts";
 import { downsample } from "./downsample.ts";
 import { groupNorm } from "./group_norm.ts";
 import type { ConvWeights, DenseWeights, NormWeights } from "./layer_weights.ts";
@@ -110,10 +111,10 @@ export class UNetModel implements UNet {
     const cfg = this.config;
     const normOpts = { groups: cfg.numGroups, eps: cfg.normEps };
     let block = 0;
-    const res = (h: tf.Tensor4D, tembAct: tf.Tensor2D, r: _ResPlan) =>
-      resBlock(h, tembAct, this.#res(r.prefix), {
+    const res = (h: tf.Tensor4D, tembs: Map<string, tf.Tensor2D>, r: _ResPlan) =>
+      resBlock(h, tembs.get(r.prefix)!, this.#res(r.prefix), {
         ...normOpts,
-        tembActivated: true,
+        tembProjected: true,
         dropout: cfg.dropout,
         training,
         // tfjs treats a dropout seed of 0 as "unseeded".
@@ -122,8 +123,7 @@ export class UNetModel implements UNet {
     const attn = (h: tf.Tensor4D, prefix: string) => selfAttention(h, this.#attn(prefix), normOpts);
     return tf.tidy(() => {
       const plan = this.#plan;
-      // Every residual block reads swish(temb): computed once here, not once per block.
-      const temb = swish(timestepEmbedding(t, {
+      const temb = this.#blockEmbeddings(timestepEmbedding(t, {
         linear1: this.#dense("time_embedding.linear_1"),
         linear2: this.#dense("time_embedding.linear_2"),
       }));
@@ -155,6 +155,23 @@ export class UNetModel implements UNet {
       const out = this.#conv("conv_out");
       return conv2d(h, out.kernel, { bias: out.bias });
     });
+  }
+
+  /**
+   * Every residual block's projection of the timestep embedding, `proj(swish(temb))`, by block
+   * prefix. All blocks read the same `swish(temb)`, so it is computed once and all projections
+   * are one matmul against the blocks' kernels side by side: a few ops on the tape instead of
+   * several per block, which is most of the cost of these tiny products.
+   */
+  #blockEmbeddings(temb: tf.Tensor2D): Map<string, tf.Tensor2D> {
+    const plan = this.#plan;
+    const blocks = [...plan.down, plan.mid, ...plan.up].flatMap((level) => level.resnets);
+    const projs = blocks.map((r) => this.#dense(`${r.prefix}.time_emb_proj`));
+    const kernel = tf.concat(projs.map((p) => p.kernel), 1) as tf.Tensor2D;
+    const bias = tf.concat(projs.map((p) => p.bias), 0) as tf.Tensor1D;
+    const all = matMul2d(swish(temb), kernel, bias);
+    const parts = tf.split(all, projs.map((p) => p.kernel.shape[1]), 1) as tf.Tensor2D[];
+    return new Map(blocks.map((r, i) => [r.prefix, parts[i]]));
   }
 
   /**
