@@ -2,9 +2,10 @@
  * Scratch arrays for one kernel call, recycled across calls.
  *
  * Helper threads and oneDNN read a kernel's arrays by address, so scratch must live outside
- * V8's moving heap, in an ArrayBuffer of its own. A fresh ArrayBuffer costs 2-10 us here
- * (allocation, zeroing and the collector's bookkeeping) while the group-norm kernels of a small
- * model use theirs for a few microseconds: a tiny training step made about 350 of them. Steps
+ * V8's moving heap, in an ArrayBuffer of its own. A fresh ArrayBuffer costs 2-8 us here
+ * (allocation, zeroing and the collector's bookkeeping; `bench/allocation_bench.ts`), a
+ * recycled one 0.1-1 us, while the group-norm kernels of a small model use theirs for a few
+ * microseconds: a tiny training step made several hundred of them. Steps
  * repeat the same sizes, so a free list per byte length serves nearly every request.
  *
  * @module
