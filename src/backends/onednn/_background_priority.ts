@@ -8,8 +8,9 @@
  * waits for it, the primitive stalls for a scheduler time slice: a 0.3 ms bf16 weight-gradient
  * convolution took 12-16 ms in some steps (`ONEDNN_VERBOSE=1`), 17 such stalls in 15 steps, and
  * none with V8's workers off. Lowering their priority keeps them (the heap still gets
- * collected) without the stalls: a tiny bf16 step's median fell from 103-114 ms to 95-101 ms in
- * one process alternating both ways.
+ * collected) without the stalls. In one process switching both ways, a tiny bf16 step's median
+ * fell from 103-114 ms to 95-101 ms and its worst from 162-233 to 115-148 ms; across processes
+ * the medians moved 1.02x (0.88-1.09x, `bench/v8_worker_priority_step.ts`), within the noise.
  *
  * Linux only: threads are found by name under `/proc/self/task` and reniced with libc's
  * `setpriority`, which on Linux applies to one thread, both through FFI (which the onednn
